@@ -1,0 +1,1 @@
+"""Moonvault: custody, curation and fair sharing of lunar samples."""

@@ -1,0 +1,27 @@
+"""Reads for people and tokens."""
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from moonvault.accounts.models import ApiToken, Role
+from moonvault.accounts.services import token_digest
+
+
+def user_for_token(raw: str) -> tuple[User, str] | None:
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=token_digest(raw), revoked_at=None, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user, token.scope
+
+
+def user_has_role(user, role: Role) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return user.groups.filter(name=role.value).exists()

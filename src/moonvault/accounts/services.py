@@ -1,0 +1,88 @@
+"""Writes for institutions, people and API tokens."""
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.utils import timezone
+
+from moonvault.accounts.models import ApiToken, Institution, Person, Role
+from moonvault.core.errors import DomainError, NotFound
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def role_groups_ensure() -> None:
+    for role in Role:
+        Group.objects.get_or_create(name=role.value)
+
+
+@transaction.atomic
+def institution_create(*, name: str, country: str, ror: str = "", name_zh: str = "") -> Institution:
+    country = country.strip().upper()
+    if len(country) != 2 or not country.isalpha():
+        raise DomainError("country must be a two-letter ISO 3166 code", field="country")
+    if not name.strip():
+        raise DomainError("name is required", field="name")
+    institution, _ = Institution.objects.get_or_create(
+        name=name.strip(), country=country, defaults={"ror": ror, "name_zh": name_zh}
+    )
+    return institution
+
+
+@transaction.atomic
+def person_create(
+    *,
+    username: str,
+    password: str,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    institution: Institution | None = None,
+    roles: tuple[str, ...] = (),
+    orcid: str = "",
+    expertise: str = "",
+) -> Person:
+    if User.objects.filter(username=username).exists():
+        raise DomainError(f"user {username!r} exists already", field="username")
+    unknown = set(roles) - set(Role.values)
+    if unknown:
+        raise DomainError(f"unknown role(s): {', '.join(sorted(unknown))}", field="roles")
+    user = User.objects.create_user(
+        username=username,
+        password=password,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        is_staff=bool({Role.CURATOR, Role.ADMINISTRATOR} & set(roles)),
+        is_superuser=Role.ADMINISTRATOR in roles,
+    )
+    role_groups_ensure()
+    user.groups.set(Group.objects.filter(name__in=roles))
+    return Person.objects.create(
+        user=user, institution=institution, orcid=orcid, expertise=expertise
+    )
+
+
+def api_token_create(*, actor: User, name: str, scope: str = ApiToken.Scope.READ) -> str:
+    """Returns the raw token once; only its digest is stored."""
+    if scope not in ApiToken.Scope.values:
+        raise DomainError(f"scope must be one of {', '.join(ApiToken.Scope.values)}", field="scope")
+    if not name.strip():
+        raise DomainError("a token needs a name", field="name")
+    raw = "mv_" + secrets.token_urlsafe(32)
+    ApiToken.objects.create(
+        user=actor, name=name.strip(), digest=token_digest(raw), prefix=raw[:8], scope=scope
+    )
+    return raw
+
+
+def api_token_revoke(*, actor: User, token_id: int) -> None:
+    updated = ApiToken.objects.filter(id=token_id, user=actor, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
+    if not updated:
+        raise NotFound("no such active token", field="token_id")

@@ -1,0 +1,84 @@
+"""The JSON API: one NinjaAPI at /api/v1/ mounting each app's router, and one error shape.
+
+Every 4xx answer is `{"detail": str, "errors": [{"field": str | null, "message": str}]}`.
+"""
+
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer, django_auth
+
+from moonvault.accounts.selectors import user_for_token
+from moonvault.catalog.api import router as catalog_router
+from moonvault.core.errors import DomainError
+from moonvault.custody.api import router as custody_router
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer mv_…`, for scripts."""
+
+    def authenticate(self, request, token):
+        found = user_for_token(token)
+        if found is None:
+            return None
+        request.user, request.token_scope = found
+        return request.user
+
+
+api = NinjaAPI(
+    title="Moonvault API",
+    version="1",
+    description=(
+        "Lunar sample catalog, custody ledger and allocation rounds. Reads of the public catalog "
+        "need no authentication; everything else takes a bearer token (`Authorization: Bearer "
+        "mv_…`) or the browser session."
+    ),
+    urls_namespace="api",
+    auth=[TokenAuth(), django_auth],
+)
+
+
+def error_body(detail: str, errors: list[dict]) -> dict:
+    return {"detail": detail, "errors": errors}
+
+
+def _field_from_loc(loc) -> str | None:
+    parts = [str(p) for p in loc if p not in {"query", "body", "path", "form", "header"}]
+    return ".".join(parts) or None
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    errors = [{"field": _field_from_loc(e.get("loc", ())), "message": e["msg"]} for e in exc.errors]
+    return api.create_response(request, error_body("invalid input", errors), status=422)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    errors = [{"field": p.field, "message": p.message} for p in exc.problems]
+    return api.create_response(request, error_body(exc.message, errors), status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request, exc):
+    return api.create_response(
+        request, error_body("authentication required", [{"field": None, "message": "log in or send a bearer token"}]), status=401
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return api.create_response(
+        request, error_body(str(exc), [{"field": None, "message": str(exc)}]), status=exc.status_code
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return api.create_response(
+        request, error_body("not found", [{"field": None, "message": str(exc) or "not found"}]), status=404
+    )
+
+
+api.add_router("/", catalog_router)
+api.add_router("/", custody_router)

@@ -1,0 +1,209 @@
+"""Missions, storage locations and samples with their genealogy.
+
+Genealogy is a materialized path: each sample stores the fixed-width base-36 ids of its ancestors
+and itself (`path`). Ancestors are one primary-key lookup of the ids parsed from the path;
+descendants are one index range scan `path >= p AND path < p + "~"` (byte order, hence the "C"
+collation on PostgreSQL). Both are single queries whatever the depth, and their cost grows with the
+size of the answer, not of the table, which a closure table (rows per ancestor pair, up to 12x the
+samples) or a recursive CTE (one index probe per level and node) would not give as cheaply at
+1,000,000 samples. A sample never changes parent, so paths are written once.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from moonvault.core.db import ByteOrderCharField
+
+PATH_SEGMENT = 7  # base-36 digits per level: 36**7 ≈ 7.8e10 ids
+PATH_END = "~"  # sorts after every base-36 digit, so prefix + "~" bounds the descendant range
+
+
+class IdConvention(models.TextChoices):
+    APOLLO = "apollo", _("Apollo: generic number, comma, split number")
+    SUFFIX = "suffix", _("Parent identifier, hyphen, sequence number")
+
+
+class Mission(models.Model):
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_zh = models.CharField(_("Chinese name"), max_length=100, blank=True)
+    agency = models.CharField(_("agency"), max_length=100)
+    landing_site = models.CharField(_("landing site"), max_length=200, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=4, null=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=4, null=True)
+    landed_on = models.DateField(_("landing date"), null=True, blank=True)
+    returned_on = models.DateField(_("return date"), null=True, blank=True)
+    returned_mass_ug = models.BigIntegerField(_("returned mass (µg)"))
+    id_convention = models.CharField(
+        max_length=8, choices=IdConvention.choices, default=IdConvention.SUFFIX
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["landed_on", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(returned_mass_ug__gte=0), name="mission_returned_mass_nonneg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Payload(models.Model):
+    mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="payloads")
+    name = models.CharField(_("name"), max_length=200)
+    agency = models.CharField(_("agency"), max_length=100)
+    country = models.CharField(_("country"), max_length=2)
+
+    class Meta:
+        ordering = ["mission", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StorageLocation(models.Model):
+    class Kind(models.TextChoices):
+        FACILITY = "facility", _("Facility")
+        ROOM = "room", _("Room")
+        CABINET = "cabinet", _("Cabinet")
+        SHELF = "shelf", _("Shelf")
+        CONTAINER = "container", _("Container")
+
+    class Environment(models.TextChoices):
+        NITROGEN = "nitrogen", _("Nitrogen")
+        VACUUM = "vacuum", _("Vacuum")
+        AIR = "air", _("Air")
+
+    class Site(models.TextChoices):
+        MAIN = "main", _("Main laboratory")
+        BACKUP = "backup", _("Backup site")
+
+    code = models.CharField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    environment = models.CharField(
+        _("environment"), max_length=10, choices=Environment.choices, default=Environment.AIR
+    )
+    site = models.CharField(_("site"), max_length=6, choices=Site.choices, default=Site.MAIN)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+
+class Form(models.TextChoices):
+    SCOOPED_REGOLITH = "scooped_regolith", _("Scooped regolith")
+    DRILLED_REGOLITH = "drilled_regolith", _("Drilled regolith / core section")
+    ROCK_FRAGMENT = "rock_fragment", _("Rock fragment")
+    POWDER = "powder", _("Powder aliquot")
+    THIN_SECTION = "thin_section", _("Thin section")
+    POLISHED_MOUNT = "polished_mount", _("Polished mount")
+    PARTICLE = "particle", _("Particle")
+    GLASS_BEAD = "glass_bead", _("Glass bead")
+
+
+# Lent by mass; every other form is lent as a whole unit.
+DIVISIBLE_FORMS = frozenset({Form.SCOOPED_REGOLITH, Form.DRILLED_REGOLITH, Form.POWDER})
+
+
+class Pool(models.TextChoices):
+    PERMANENT = "permanent", _("Permanent storage")
+    BACKUP = "backup", _("Backup permanent storage")
+    RESEARCH = "research", _("Research")
+    PUBLIC_BENEFIT = "public_benefit", _("Public benefit")
+
+
+class State(models.TextChoices):
+    STORED = "stored", _("Stored")
+    ALLOCATED = "allocated", _("Allocated")
+    IN_TRANSIT = "in_transit", _("In transit")
+    ON_LOAN = "on_loan", _("On loan")
+    ON_DISPLAY = "on_display", _("On display")
+    CONSUMED = "consumed", _("Consumed")
+    LOST = "lost", _("Lost")
+
+
+# States in which the sample sits in one of our storage locations.
+HELD_IN_STORAGE = frozenset({State.STORED, State.ALLOCATED})
+
+
+class Sample(models.Model):
+    identifier = ByteOrderCharField(_("identifier"), max_length=64)
+    igsn = models.CharField(_("IGSN"), max_length=32, blank=True)
+    mission = models.ForeignKey(Mission, on_delete=models.PROTECT, related_name="samples")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    path = ByteOrderCharField(max_length=255, editable=False)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    form = models.CharField(_("form"), max_length=20, choices=Form.choices)
+    pool = models.CharField(_("purpose pool"), max_length=16, choices=Pool.choices)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices)
+    location = models.ForeignKey(
+        StorageLocation, on_delete=models.PROTECT, null=True, blank=True, related_name="samples"
+    )
+    pristine = models.BooleanField(_("pristine"), default=True)
+    mass_ug = models.BigIntegerField(_("mass (µg)"))
+    classification = models.CharField(_("classification"), max_length=40, blank=True)
+    subtype = models.CharField(_("subtype"), max_length=60, blank=True)
+    pristinity_pct = models.DecimalField(
+        _("pristinity (%)"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["identifier"]
+        constraints = [
+            models.UniqueConstraint(fields=["identifier"], name="sample_identifier_unique"),
+            models.UniqueConstraint(
+                fields=["igsn"], condition=~models.Q(igsn=""), name="sample_igsn_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(mass_ug__gte=0), name="sample_mass_nonneg"),
+            models.CheckConstraint(
+                condition=~models.Q(state__in=list(HELD_IN_STORAGE)) | models.Q(location__isnull=False),
+                name="sample_stored_has_location",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["path"], name="sample_path"),
+            models.Index(fields=["mission", "state", "form", "pool"], name="sample_facets"),
+            models.Index(fields=["mass_ug"], name="sample_mass"),
+        ]
+
+    def __str__(self) -> str:
+        return self.identifier
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        return path_ids(self.path)[:-1]
+
+
+class IdentifierCounter(models.Model):
+    """The last split number given under a prefix (an Apollo generic, or a parent identifier)."""
+
+    prefix = ByteOrderCharField(max_length=64, primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+def path_segment(sample_id: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = []
+    n = sample_id
+    while n:
+        n, r = divmod(n, 36)
+        out.append(digits[r])
+    return "".join(reversed(out)).rjust(PATH_SEGMENT, "0")
+
+
+def path_ids(path: str) -> list[int]:
+    return [int(path[i : i + PATH_SEGMENT], 36) for i in range(0, len(path), PATH_SEGMENT)]

@@ -1,0 +1,426 @@
+"""Writes to the inventory. Each one locks what it changes and records custody events.
+
+Lock order everywhere: sample rows (ascending id), then identifier counters, then the ledger head.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max
+
+from moonvault.catalog.models import (
+    HELD_IN_STORAGE,
+    Form,
+    IdConvention,
+    IdentifierCounter,
+    Mission,
+    Pool,
+    Sample,
+    State,
+    StorageLocation,
+    path_segment,
+)
+from moonvault.core.errors import Conflict, DomainError, NotFound
+from moonvault.custody.models import EventKind
+from moonvault.custody.services import PendingEvent, events_record, ledger_lock
+
+IDENTIFIER_MAX = 64
+
+
+@dataclass(frozen=True)
+class NewSample:
+    """A root sample to register, as an importer or the receiving curator describes it."""
+
+    identifier: str
+    mission: Mission
+    form: str
+    pool: str
+    mass_ug: int
+    location: StorageLocation
+    pristine: bool = True
+    classification: str = ""
+    subtype: str = ""
+    pristinity_pct: Decimal | None = None
+    igsn: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """One portion of a split. Unset fields inherit from the parent."""
+
+    mass_ug: int
+    identifier: str = ""
+    form: str = ""
+    pool: str = ""
+    location: StorageLocation | None = None
+
+
+def _creation_data(sample: Sample) -> dict:
+    return {
+        "identifier": sample.identifier,
+        "mission": sample.mission.code,
+        "parent": sample.parent_id,
+        "form": sample.form,
+        "pool": sample.pool,
+        "pristine": sample.pristine,
+    }
+
+
+def _check_mass(value, field: str, *, allow_zero: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError("mass must be a whole number of micrograms", field=field)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise DomainError(
+            "mass must not be negative" if value < 0 else "mass must be greater than zero",
+            field=field,
+        )
+    return value
+
+
+def _check_choice(value: str, choices, field: str) -> str:
+    if value not in choices.values:
+        raise DomainError(
+            f"{value!r} is not one of: {', '.join(choices.values)}", field=field
+        )
+    return value
+
+
+def _locked_sample(sample_id: int, field: str = "sample") -> Sample:
+    sample = Sample.objects.select_for_update().select_related("mission").filter(pk=sample_id).first()
+    if sample is None:
+        raise NotFound(f"sample {sample_id} does not exist", field=field)
+    return sample
+
+
+def _next_sample_ids(count: int) -> list[int]:
+    """Ids handed out under the ledger lock, so that paths are written in the same INSERT."""
+    start = (Sample.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+    return list(range(start, start + count))
+
+
+def _counter_bump(prefix: str, at_least: int) -> None:
+    counter, _ = IdentifierCounter.objects.select_for_update().get_or_create(prefix=prefix)
+    if counter.last < at_least:
+        counter.last = at_least
+        counter.save(update_fields=["last"])
+
+
+def _apollo_split_number(identifier: str) -> tuple[str, int] | None:
+    generic, comma, split = identifier.partition(",")
+    if comma and split.isdigit():
+        return generic, int(split)
+    return None
+
+
+def _next_identifier(parent: Sample, taken: set[str]) -> str:
+    if parent.mission.id_convention == IdConvention.APOLLO:
+        prefix = parent.identifier.partition(",")[0]
+        template = prefix + ",{}"
+    else:
+        prefix = parent.identifier
+        template = prefix + "-{}"
+    counter, _ = IdentifierCounter.objects.select_for_update().get_or_create(prefix=prefix)
+    while True:
+        counter.last += 1
+        candidate = template.format(counter.last)
+        if candidate not in taken and not Sample.objects.filter(identifier=candidate).exists():
+            counter.save(update_fields=["last"])
+            return candidate
+
+
+def _check_identifier(identifier: str, field: str, taken: set[str]) -> str:
+    identifier = identifier.strip()
+    if not identifier:
+        raise DomainError("identifier is required", field=field)
+    if len(identifier) > IDENTIFIER_MAX or any(c.isspace() for c in identifier):
+        raise DomainError(
+            f"identifier must be at most {IDENTIFIER_MAX} characters without spaces", field=field
+        )
+    if identifier in taken or Sample.objects.filter(identifier=identifier).exists():
+        raise Conflict(f"identifier {identifier!r} is already in use", field=field)
+    return identifier
+
+
+def samples_receive(*, actor, samples: list[NewSample], reason: str = "") -> list[Sample]:
+    """Register returned material as new root samples, all or none."""
+    with transaction.atomic():
+        taken: set[str] = set()
+        for i, new in enumerate(samples):
+            field = f"samples[{i}]" if len(samples) > 1 else ""
+            prefix = f"{field}." if field else ""
+            taken.add(_check_identifier(new.identifier, prefix + "identifier", taken))
+            _check_mass(new.mass_ug, prefix + "mass_ug")
+            _check_choice(new.form, Form, prefix + "form")
+            _check_choice(new.pool, Pool, prefix + "pool")
+            if new.location is None:
+                raise DomainError("a received sample needs a storage location", field=prefix + "location")
+        for new in samples:
+            split = _apollo_split_number(new.identifier)
+            if split and new.mission.id_convention == IdConvention.APOLLO:
+                _counter_bump(*split)
+        head = ledger_lock()
+        rows = []
+        for sample_id, new in zip(_next_sample_ids(len(samples)), samples, strict=True):
+            rows.append(
+                Sample(
+                    id=sample_id,
+                    identifier=new.identifier.strip(),
+                    igsn=new.igsn,
+                    mission=new.mission,
+                    path=path_segment(sample_id),
+                    depth=0,
+                    form=new.form,
+                    pool=new.pool,
+                    state=State.STORED,
+                    location=new.location,
+                    pristine=new.pristine,
+                    mass_ug=new.mass_ug,
+                    classification=new.classification,
+                    subtype=new.subtype,
+                    pristinity_pct=new.pristinity_pct,
+                    description=new.description,
+                )
+            )
+        Sample.objects.bulk_create(rows, batch_size=2000)
+        events_record(
+            actor=actor,
+            head=head,
+            reason=reason,
+            events=[
+                PendingEvent(s, EventKind.RECEIVED, mass_delta_ug=s.mass_ug, data=_creation_data(s))
+                for s in rows
+            ],
+        )
+        return rows
+
+
+def sample_receive(*, actor, new: NewSample, reason: str = "") -> Sample:
+    return samples_receive(actor=actor, samples=[new], reason=reason)[0]
+
+
+# A split is possible in our storage and at a borrower's laboratory (subsplits made on loan).
+SPLITTABLE_STATES = frozenset({State.STORED, State.ON_LOAN})
+
+
+def sample_split(
+    *, actor, sample_id: int, children: list[ChildSpec], loss_ug: int = 0, reason: str = ""
+) -> list[Sample]:
+    """Take portions from a sample. Children plus the handling loss equal the mass taken."""
+    if not children:
+        raise DomainError("a split needs at least one child", field="children")
+    _check_mass(loss_ug, "loss_ug", allow_zero=True)
+    for i, child in enumerate(children):
+        _check_mass(child.mass_ug, f"children[{i}].mass_ug")
+        if child.form:
+            _check_choice(child.form, Form, f"children[{i}].form")
+        if child.pool:
+            _check_choice(child.pool, Pool, f"children[{i}].pool")
+    taken_mass = sum(c.mass_ug for c in children) + loss_ug
+    with transaction.atomic():
+        parent = _locked_sample(sample_id)
+        if parent.state not in SPLITTABLE_STATES:
+            raise Conflict(
+                f"sample {parent.identifier} is {parent.get_state_display().lower()} and cannot be "
+                "split",
+                field="sample",
+            )
+        if taken_mass > parent.mass_ug:
+            raise Conflict(
+                f"children and handling loss ({taken_mass} µg) exceed the mass of "
+                f"{parent.identifier} ({parent.mass_ug} µg)",
+                field="children",
+            )
+        taken_ids: set[str] = set()
+        identifiers = []
+        for i, child in enumerate(children):
+            if child.identifier:
+                identifier = _check_identifier(child.identifier, f"children[{i}].identifier", taken_ids)
+            else:
+                identifier = _next_identifier(parent, taken_ids)
+            taken_ids.add(identifier)
+            identifiers.append(identifier)
+        head = ledger_lock()
+        parent.mass_ug -= taken_mass
+        parent.save(update_fields=["mass_ug", "updated_at"])
+        rows = []
+        for sample_id_new, identifier, child in zip(
+            _next_sample_ids(len(children)), identifiers, children, strict=True
+        ):
+            rows.append(
+                Sample(
+                    id=sample_id_new,
+                    identifier=identifier,
+                    mission=parent.mission,
+                    parent=parent,
+                    path=parent.path + path_segment(sample_id_new),
+                    depth=parent.depth + 1,
+                    form=child.form or parent.form,
+                    pool=child.pool or parent.pool,
+                    state=parent.state,
+                    location=child.location or parent.location,
+                    pristine=parent.pristine,
+                    mass_ug=child.mass_ug,
+                    classification=parent.classification,
+                    subtype=parent.subtype,
+                )
+            )
+        Sample.objects.bulk_create(rows)
+        events = [
+            PendingEvent(
+                parent,
+                EventKind.SPLIT,
+                mass_delta_ug=-taken_mass,
+                loss_ug=loss_ug,
+                data={"children": [r.id for r in rows]},
+            )
+        ]
+        events += [
+            PendingEvent(r, EventKind.SPLIT_OFF, mass_delta_ug=r.mass_ug, data=_creation_data(r))
+            for r in rows
+        ]
+        events_record(actor=actor, head=head, reason=reason, events=events)
+        return rows
+
+
+# Correct a weighing only where our balance or the borrower's can reach the sample.
+WEIGHABLE_STATES = frozenset({State.STORED, State.ALLOCATED, State.ON_LOAN, State.ON_DISPLAY})
+
+
+def sample_weigh(*, actor, sample_id: int, measured_ug: int, reason: str = "") -> Sample:
+    """Record a re-weighing; a difference is a weighing correction and needs a reason."""
+    _check_mass(measured_ug, "measured_ug", allow_zero=True)
+    with transaction.atomic():
+        sample = _locked_sample(sample_id)
+        if sample.state not in WEIGHABLE_STATES:
+            raise Conflict(
+                f"sample {sample.identifier} is {sample.get_state_display().lower()} and cannot be "
+                "weighed",
+                field="sample",
+            )
+        delta = measured_ug - sample.mass_ug
+        if delta and not reason.strip():
+            raise DomainError(
+                "a weighing that changes the mass needs a reason", field="reason"
+            )
+        sample.mass_ug = measured_ug
+        sample.save(update_fields=["mass_ug", "updated_at"])
+        events_record(
+            actor=actor,
+            reason=reason,
+            events=[
+                PendingEvent(
+                    sample, EventKind.WEIGHED, mass_delta_ug=delta, data={"measured_ug": measured_ug}
+                )
+            ],
+        )
+        return sample
+
+
+def sample_move(*, actor, sample_id: int, location_code: str, reason: str = "") -> Sample:
+    with transaction.atomic():
+        sample = _locked_sample(sample_id)
+        location = StorageLocation.objects.filter(code=location_code).first()
+        if location is None:
+            raise NotFound(f"storage location {location_code!r} does not exist", field="location")
+        if sample.state not in HELD_IN_STORAGE:
+            raise Conflict(
+                f"sample {sample.identifier} is {sample.get_state_display().lower()}, not in "
+                "storage, and cannot be moved",
+                field="sample",
+            )
+        if location.pk == sample.location_id:
+            raise Conflict(f"sample {sample.identifier} is already in {location.code}", field="location")
+        sample.location = location
+        sample.save(update_fields=["location", "updated_at"])
+        events_record(
+            actor=actor, reason=reason, events=[PendingEvent(sample, EventKind.MOVED)]
+        )
+        return sample
+
+
+# Destructive analysis happens in our laboratory or at the borrower's.
+CONSUMABLE_STATES = frozenset({State.STORED, State.ON_LOAN})
+
+
+def sample_consume(
+    *, actor, sample_id: int, mass_ug: int, technique: str, reason: str = ""
+) -> Sample:
+    """Record mass used up by a destructive analysis."""
+    _check_mass(mass_ug, "mass_ug")
+    if not technique.strip():
+        raise DomainError("name the analytical technique", field="technique")
+    with transaction.atomic():
+        sample = _locked_sample(sample_id)
+        if sample.state not in CONSUMABLE_STATES:
+            raise Conflict(
+                f"sample {sample.identifier} is {sample.get_state_display().lower()} and cannot be "
+                "consumed",
+                field="sample",
+            )
+        if mass_ug > sample.mass_ug:
+            raise Conflict(
+                f"cannot consume {mass_ug} µg: {sample.identifier} holds {sample.mass_ug} µg",
+                field="mass_ug",
+            )
+        sample.mass_ug -= mass_ug
+        if sample.mass_ug == 0:
+            sample.state = State.CONSUMED
+            sample.location = None
+        sample.save(update_fields=["mass_ug", "state", "location", "updated_at"])
+        events_record(
+            actor=actor,
+            reason=reason,
+            events=[
+                PendingEvent(
+                    sample,
+                    EventKind.CONSUMED,
+                    mass_delta_ug=-mass_ug,
+                    data={"technique": technique.strip()},
+                )
+            ],
+        )
+        return sample
+
+
+def sample_mark_lost(*, actor, sample_id: int, reason: str) -> Sample:
+    """A sample that cannot be found keeps its last known mass, accounted as lost."""
+    if not reason.strip():
+        raise DomainError("say how the sample was lost", field="reason")
+    with transaction.atomic():
+        sample = _locked_sample(sample_id)
+        if sample.state in {State.LOST, State.CONSUMED}:
+            raise Conflict(
+                f"sample {sample.identifier} is already {sample.get_state_display().lower()}",
+                field="sample",
+            )
+        sample.state = State.LOST
+        sample.location = None
+        sample.save(update_fields=["state", "location", "updated_at"])
+        events_record(actor=actor, reason=reason, events=[PendingEvent(sample, EventKind.LOST)])
+        return sample
+
+
+def sample_reassign_pool(*, actor, sample_id: int, pool: str, reason: str) -> Sample:
+    _check_choice(pool, Pool, "pool")
+    if not reason.strip():
+        raise DomainError("a change of purpose pool needs a reason", field="reason")
+    with transaction.atomic():
+        sample = _locked_sample(sample_id)
+        if sample.state != State.STORED:
+            raise Conflict(
+                f"only stored samples change pool; {sample.identifier} is "
+                f"{sample.get_state_display().lower()}",
+                field="sample",
+            )
+        if sample.pool == pool:
+            raise Conflict(f"sample {sample.identifier} is already in that pool", field="pool")
+        sample.pool = pool
+        sample.save(update_fields=["pool", "updated_at"])
+        events_record(
+            actor=actor,
+            reason=reason,
+            events=[PendingEvent(sample, EventKind.RECLASSIFIED, data={"pool": pool})],
+        )
+        return sample

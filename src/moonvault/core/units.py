@@ -1,0 +1,40 @@
+"""Mass is an integer number of micrograms everywhere; these turn it into and out of text."""
+
+from decimal import Decimal, InvalidOperation
+
+from moonvault.core.errors import DomainError
+
+MICROGRAMS_PER = {"ug": 1, "µg": 1, "mg": 1_000, "g": 1_000_000, "kg": 1_000_000_000}
+
+
+def parse_mass(text: str | int | Decimal, unit: str = "g", *, field: str = "mass") -> int:
+    """Exact conversion of a decimal quantity to micrograms; refuses anything not a whole µg."""
+    try:
+        factor = MICROGRAMS_PER[unit]
+    except KeyError:
+        raise DomainError(f"unknown mass unit {unit!r}", field=field) from None
+    try:
+        value = Decimal(str(text).strip().replace(",", ""))
+    except InvalidOperation:
+        raise DomainError(f"{text!r} is not a number", field=field) from None
+    if not value.is_finite():
+        raise DomainError(f"{text!r} is not a finite number", field=field)
+    micrograms = value * factor
+    if micrograms != micrograms.to_integral_value():
+        raise DomainError(f"{text} {unit} is not a whole number of micrograms", field=field)
+    return int(micrograms)
+
+
+def readable_unit(micrograms: int) -> tuple[Decimal, str]:
+    """The largest unit in which the amount is at least 1, so 1,731 g reads as 1.731 kg."""
+    for unit in ("kg", "g", "mg"):
+        factor = MICROGRAMS_PER[unit]
+        if abs(micrograms) >= factor:
+            return Decimal(micrograms) / factor, unit
+    return Decimal(micrograms), "µg"
+
+
+def format_mass(micrograms: int, *, places: int = 3) -> str:
+    value, unit = readable_unit(micrograms)
+    text = f"{value:,.{places}f}".rstrip("0").rstrip(".") if unit != "µg" else f"{value:,}"
+    return f"{text} {unit}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CustodyConfig(AppConfig):
+    name = "moonvault.custody"
+    label = "custody"

@@ -1,0 +1,35 @@
+"""`moonvault verify`: prove the ledger's chain, replay and conservation; exit non-zero on failure."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from moonvault.core.units import format_mass
+from moonvault.custody.verification import custody_verify
+
+
+class Command(BaseCommand):
+    help = "Check the custody ledger's hash chain, replay every sample and check conservation."
+
+    def handle(self, *args, **options):
+        started = time.perf_counter()
+        report = custody_verify()
+        elapsed = time.perf_counter() - started
+        if not report.ok:
+            for problem in report.problems:
+                self.stderr.write(problem)
+            raise CommandError(f"ledger verification FAILED: {report.problems[0]}")
+        rate = report.events / elapsed if elapsed else 0
+        self.stdout.write(
+            f"ledger OK: {report.events} events, {report.samples} samples, head #{report.head_seq} "
+            f"{report.head_hash} ({elapsed:.2f} s, {rate:,.0f} events/s)"
+        )
+        for code, book in report.accounts.items():
+            held = ", ".join(
+                f"{state} {format_mass(mass)}" for state, mass in book.by_state.items() if mass
+            )
+            self.stdout.write(
+                f"  {code}: received {format_mass(book.received)} = held ({held or 'nothing'}) + "
+                f"consumed {format_mass(book.consumed)} + handling loss "
+                f"{format_mass(book.handling_loss)} − corrections {format_mass(book.corrections)}"
+            )

@@ -1,0 +1,211 @@
+"""`custody_verify`: the chain, a replay of every sample's state, and conservation per mission.
+
+It streams events in seq order and keeps one small record per sample, so memory grows with the
+number of samples, not of events.
+"""
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from moonvault.catalog.models import Mission, Sample, State
+from moonvault.custody.chain import canonical_time, event_hash
+from moonvault.custody.models import (
+    CONSUMPTION_KINDS,
+    CORRECTION_KINDS,
+    CREATION_KINDS,
+    GENESIS_HASH,
+    CustodyEvent,
+    EventKind,
+    LedgerHead,
+)
+
+MASS_NEUTRAL_KINDS = frozenset(EventKind) - CREATION_KINDS - CORRECTION_KINDS - CONSUMPTION_KINDS - {
+    EventKind.SPLIT
+}
+REPLAYED_ATTRIBUTES = ("mass_ug", "state", "location_id", "parent_id", "mission", "pool", "form", "pristine")
+
+
+@dataclass
+class Accounts:
+    """One mission's mass accounting, in micrograms."""
+
+    received: int = 0
+    corrections: int = 0
+    consumed: int = 0
+    handling_loss: int = 0
+    by_state: dict[str, int] = field(default_factory=lambda: dict.fromkeys(State.values, 0))
+
+    @property
+    def held(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def balances(self) -> bool:
+        return self.received == self.held + self.consumed + self.handling_loss - self.corrections
+
+
+@dataclass
+class VerifyReport:
+    events: int = 0
+    samples: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS_HASH
+    problems: list[str] = field(default_factory=list)
+    accounts: dict[str, Accounts] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _Replayed:
+    __slots__ = ("form", "location_id", "mass_ug", "mission", "parent_id", "pool", "pristine", "state")
+
+
+def custody_verify(*, max_problems: int = 20) -> VerifyReport:
+    report = VerifyReport()
+
+    def problem(text: str) -> bool:
+        report.problems.append(text)
+        return len(report.problems) >= max_problems
+
+    replay: dict[int, _Replayed] = {}
+    accounts: dict[str, Accounts] = defaultdict(Accounts)
+    split_balance: dict[str, int] = {}
+    prev_hash, expected_seq = GENESIS_HASH, 1
+    rows = CustodyEvent.objects.order_by("seq").values_list(
+        "seq",
+        "prev_hash",
+        "kind",
+        "sample_id",
+        "operation",
+        "mass_delta_ug",
+        "loss_ug",
+        "state_after",
+        "location_after_id",
+        "actor_id",
+        "recorded_at",
+        "reason",
+        "data",
+        "hash",
+    )
+    for row in rows.iterator(chunk_size=20000):
+        seq, stored_prev, kind, sample_id, operation, delta, loss = row[:7]
+        values = (*row[:10], canonical_time(row[10]), row[11], row[12])
+        report.events += 1
+        if seq != expected_seq:
+            if problem(f"event #{seq}: expected #{expected_seq} next; events are missing or inserted"):
+                return report
+            expected_seq = seq
+        expected_seq += 1
+        if stored_prev != prev_hash:
+            if problem(f"event #{seq}: its previous-hash does not match event #{seq - 1}"):
+                return report
+        if event_hash(values) != row[13]:
+            if problem(f"event #{seq}: its content does not match its hash (edited after writing)"):
+                return report
+        prev_hash = row[13]
+        data = json.loads(row[12])
+        state = replay.get(sample_id)
+        if kind in CREATION_KINDS:
+            if state is not None:
+                if problem(f"event #{seq}: sample {sample_id} is created twice"):
+                    return report
+            state = _Replayed()
+            state.mass_ug = 0
+            state.mission = data["mission"]
+            state.parent_id = data["parent"]
+            state.form = data["form"]
+            replay[sample_id] = state
+        elif state is None:
+            if problem(f"event #{seq}: sample {sample_id} has an event before it was created"):
+                return report
+            continue
+        if "pool" in data:
+            state.pool = data["pool"]
+        if "pristine" in data:
+            state.pristine = data["pristine"]
+        state.mass_ug += delta
+        state.state = row[7]
+        state.location_id = row[8]
+        if state.mass_ug < 0 and problem(f"event #{seq}: sample {sample_id} mass goes negative"):
+            return report
+        book = accounts[state.mission]
+        if kind == EventKind.RECEIVED:
+            book.received += delta
+        elif kind in CORRECTION_KINDS:
+            book.corrections += delta
+        elif kind in CONSUMPTION_KINDS:
+            if delta > 0 and problem(f"event #{seq}: a consumption adds mass"):
+                return report
+            book.consumed -= delta
+        elif kind == EventKind.SPLIT:
+            split_balance[operation] = split_balance.get(operation, 0) + delta + loss
+        elif kind == EventKind.SPLIT_OFF:
+            split_balance[operation] = split_balance.get(operation, 0) + delta
+        elif kind in MASS_NEUTRAL_KINDS and delta:
+            if problem(f"event #{seq}: a {kind} event changes mass by {delta} µg"):
+                return report
+        book.handling_loss += loss
+    report.head_seq = expected_seq - 1
+    report.head_hash = prev_hash
+    for operation, balance in split_balance.items():
+        if balance and problem(f"split {operation}: children and loss differ from the mass taken by {balance} µg"):
+            return report
+
+    head = LedgerHead.objects.get(pk=1)
+    if (head.seq, head.hash) != (report.head_seq, report.head_hash):
+        if problem(
+            f"ledger head says #{head.seq} but the chain ends at #{report.head_seq}; "
+            "events were removed or the head was altered"
+        ):
+            return report
+
+    missions = dict(Mission.objects.values_list("id", "code"))
+    stored = Sample.objects.order_by("id").values_list(
+        "id", "mass_ug", "state", "location_id", "parent_id", "mission_id", "pool", "form", "pristine"
+    )
+    for sample_id, mass, state_now, location_id, parent_id, mission_id, pool, form, pristine in (
+        stored.iterator(chunk_size=20000)
+    ):
+        report.samples += 1
+        mission_code = missions[mission_id]
+        accounts[mission_code].by_state[state_now] += mass
+        replayed = replay.pop(sample_id, None)
+        if replayed is None:
+            if problem(f"sample {sample_id}: has no custody events"):
+                return report
+            continue
+        now = (mass, state_now, location_id, parent_id, mission_code, pool, form, pristine)
+        for name, have, want in zip(REPLAYED_ATTRIBUTES, now, _values(replayed), strict=True):
+            if have != want and problem(
+                f"sample {sample_id}: stored {name} is {have!r} but the ledger gives {want!r}"
+            ):
+                return report
+    for sample_id in replay:
+        if problem(f"sample {sample_id}: has events but no longer exists"):
+            return report
+    for code, book in sorted(accounts.items()):
+        if not book.balances and problem(
+            f"mission {code}: received {book.received} µg but held {book.held} + consumed "
+            f"{book.consumed} + handling loss {book.handling_loss} − corrections "
+            f"{book.corrections} µg"
+        ):
+            return report
+    report.accounts = dict(sorted(accounts.items()))
+    return report
+
+
+def _values(replayed: _Replayed) -> tuple:
+    return (
+        replayed.mass_ug,
+        replayed.state,
+        replayed.location_id,
+        replayed.parent_id,
+        replayed.mission,
+        replayed.pool,
+        replayed.form,
+        replayed.pristine,
+    )
+

@@ -1,0 +1,13 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from moonvault.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("samples/", views.catalog, name="catalog"),
+    path("samples/<str:identifier>/", views.sample_detail, name="sample-detail"),
+    path("missions/", views.missions, name="missions"),
+    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

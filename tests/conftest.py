@@ -1,0 +1,92 @@
+"""Shared fixtures: a small inventory and users with each role."""
+
+import pytest
+from django.db import connection
+
+from moonvault.accounts.models import Role
+from moonvault.accounts.services import institution_create, person_create
+from moonvault.catalog.models import Form, IdConvention, Mission, Pool, StorageLocation
+from moonvault.catalog.services import NewSample, sample_receive
+
+GRAM = 1_000_000
+
+
+def pytest_collection_modifyitems(config, items):
+    if connection.vendor != "postgresql":
+        skip = pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL=postgresql://…)")
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def mission_ce5(db):
+    return Mission.objects.create(
+        code="CE5",
+        name="Chang'e-5",
+        name_zh="嫦娥五号",
+        agency="CNSA",
+        returned_mass_ug=1731 * GRAM,
+        id_convention=IdConvention.SUFFIX,
+    )
+
+
+@pytest.fixture
+def mission_a17(db):
+    return Mission.objects.create(
+        code="A17",
+        name="Apollo 17",
+        agency="NASA",
+        returned_mass_ug=110_520 * GRAM,
+        id_convention=IdConvention.APOLLO,
+    )
+
+
+@pytest.fixture
+def facility(db):
+    return StorageLocation.objects.create(
+        code="MAIN", name="Main laboratory", kind=StorageLocation.Kind.FACILITY
+    )
+
+
+@pytest.fixture
+def cabinet(facility):
+    return StorageLocation.objects.create(
+        code="MAIN-N2-01",
+        name="Nitrogen cabinet 1",
+        kind=StorageLocation.Kind.CABINET,
+        parent=facility,
+        environment=StorageLocation.Environment.NITROGEN,
+    )
+
+
+@pytest.fixture
+def receive(facility):
+    """Register a root sample: receive("CE5C0400YJFM00505", mission, 2 * GRAM)."""
+
+    def make(identifier, mission, mass_ug, *, form=Form.SCOOPED_REGOLITH, pool=Pool.RESEARCH):
+        return sample_receive(
+            actor=None,
+            new=NewSample(
+                identifier=identifier,
+                mission=mission,
+                form=form,
+                pool=pool,
+                mass_ug=mass_ug,
+                location=facility,
+            ),
+        )
+
+    return make
+
+
+@pytest.fixture
+def institution(db):
+    return institution_create(name="Lunar Institute", country="CN")
+
+
+@pytest.fixture
+def curator(institution):
+    return person_create(
+        username="curator", password="x-Curator-2026", institution=institution, roles=(Role.CURATOR,)
+    ).user
