@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "moonvault.accounts",
     "moonvault.catalog",
     "moonvault.custody",
+    "moonvault.loans",
+    "moonvault.calls",
+    "moonvault.review",
     "moonvault.web",
 ]
 

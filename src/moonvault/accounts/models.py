@@ -50,6 +50,8 @@ class Person(models.Model):
     expertise = models.CharField(
         _("expertise keywords"), max_length=500, blank=True, help_text=_("comma-separated")
     )
+    # Set by the daily obligations check; blocks new proposals from passing screening.
+    obligations_overdue_since = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [

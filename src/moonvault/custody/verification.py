@@ -4,6 +4,7 @@ It streams events in seq order and keeps one small record per sample, so memory 
 number of samples, not of events.
 """
 
+import contextlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,10 +21,19 @@ from moonvault.custody.models import (
     LedgerHead,
 )
 
-MASS_NEUTRAL_KINDS = frozenset(EventKind) - CREATION_KINDS - CORRECTION_KINDS - CONSUMPTION_KINDS - {
-    EventKind.SPLIT
-}
-REPLAYED_ATTRIBUTES = ("mass_ug", "state", "location_id", "parent_id", "mission", "pool", "form", "pristine")
+MASS_NEUTRAL_KINDS = (
+    frozenset(EventKind) - CREATION_KINDS - CORRECTION_KINDS - CONSUMPTION_KINDS - {EventKind.SPLIT}
+)
+REPLAYED_ATTRIBUTES = (
+    "mass_ug",
+    "state",
+    "location_id",
+    "parent_id",
+    "mission",
+    "pool",
+    "form",
+    "pristine",
+)
 
 
 @dataclass
@@ -60,16 +70,36 @@ class VerifyReport:
 
 
 class _Replayed:
-    __slots__ = ("form", "location_id", "mass_ug", "mission", "parent_id", "pool", "pristine", "state")
+    __slots__ = (
+        "form",
+        "location_id",
+        "mass_ug",
+        "mission",
+        "parent_id",
+        "pool",
+        "pristine",
+        "state",
+    )
+
+
+class _Enough(Exception):
+    """Raised once `max_problems` are found: a broken ledger need not be read to its end."""
 
 
 def custody_verify(*, max_problems: int = 20) -> VerifyReport:
     report = VerifyReport()
 
-    def problem(text: str) -> bool:
+    def problem(text: str) -> None:
         report.problems.append(text)
-        return len(report.problems) >= max_problems
+        if len(report.problems) >= max_problems:
+            raise _Enough
 
+    with contextlib.suppress(_Enough):
+        _verify(report, problem)
+    return report
+
+
+def _verify(report: VerifyReport, problem) -> None:
     replay: dict[int, _Replayed] = {}
     accounts: dict[str, Accounts] = defaultdict(Accounts)
     split_balance: dict[str, int] = {}
@@ -95,23 +125,19 @@ def custody_verify(*, max_problems: int = 20) -> VerifyReport:
         values = (*row[:10], canonical_time(row[10]), row[11], row[12])
         report.events += 1
         if seq != expected_seq:
-            if problem(f"event #{seq}: expected #{expected_seq} next; events are missing or inserted"):
-                return report
+            problem(f"event #{seq}: expected #{expected_seq} next; events are missing or inserted")
             expected_seq = seq
         expected_seq += 1
         if stored_prev != prev_hash:
-            if problem(f"event #{seq}: its previous-hash does not match event #{seq - 1}"):
-                return report
+            problem(f"event #{seq}: its previous-hash does not match event #{seq - 1}")
         if event_hash(values) != row[13]:
-            if problem(f"event #{seq}: its content does not match its hash (edited after writing)"):
-                return report
+            problem(f"event #{seq}: its content does not match its hash (edited after writing)")
         prev_hash = row[13]
         data = json.loads(row[12])
         state = replay.get(sample_id)
         if kind in CREATION_KINDS:
             if state is not None:
-                if problem(f"event #{seq}: sample {sample_id} is created twice"):
-                    return report
+                problem(f"event #{seq}: sample {sample_id} is created twice")
             state = _Replayed()
             state.mass_ug = 0
             state.mission = data["mission"]
@@ -119,8 +145,7 @@ def custody_verify(*, max_problems: int = 20) -> VerifyReport:
             state.form = data["form"]
             replay[sample_id] = state
         elif state is None:
-            if problem(f"event #{seq}: sample {sample_id} has an event before it was created"):
-                return report
+            problem(f"event #{seq}: sample {sample_id} has an event before it was created")
             continue
         if "pool" in data:
             state.pool = data["pool"]
@@ -129,72 +154,85 @@ def custody_verify(*, max_problems: int = 20) -> VerifyReport:
         state.mass_ug += delta
         state.state = row[7]
         state.location_id = row[8]
-        if state.mass_ug < 0 and problem(f"event #{seq}: sample {sample_id} mass goes negative"):
-            return report
+        if state.mass_ug < 0:
+            problem(f"event #{seq}: sample {sample_id} mass goes negative")
         book = accounts[state.mission]
         if kind == EventKind.RECEIVED:
             book.received += delta
         elif kind in CORRECTION_KINDS:
             book.corrections += delta
         elif kind in CONSUMPTION_KINDS:
-            if delta > 0 and problem(f"event #{seq}: a consumption adds mass"):
-                return report
+            if delta > 0:
+                problem(f"event #{seq}: a consumption adds mass")
             book.consumed -= delta
         elif kind == EventKind.SPLIT:
             split_balance[operation] = split_balance.get(operation, 0) + delta + loss
         elif kind == EventKind.SPLIT_OFF:
             split_balance[operation] = split_balance.get(operation, 0) + delta
         elif kind in MASS_NEUTRAL_KINDS and delta:
-            if problem(f"event #{seq}: a {kind} event changes mass by {delta} µg"):
-                return report
+            problem(f"event #{seq}: a {kind} event changes mass by {delta} µg")
         book.handling_loss += loss
     report.head_seq = expected_seq - 1
     report.head_hash = prev_hash
     for operation, balance in split_balance.items():
-        if balance and problem(f"split {operation}: children and loss differ from the mass taken by {balance} µg"):
-            return report
+        if balance:
+            problem(
+                f"split {operation}: children and loss differ from the mass taken by {balance} µg"
+            )
 
     head = LedgerHead.objects.get(pk=1)
     if (head.seq, head.hash) != (report.head_seq, report.head_hash):
-        if problem(
+        problem(
             f"ledger head says #{head.seq} but the chain ends at #{report.head_seq}; "
             "events were removed or the head was altered"
-        ):
-            return report
+        )
 
     missions = dict(Mission.objects.values_list("id", "code"))
     stored = Sample.objects.order_by("id").values_list(
-        "id", "mass_ug", "state", "location_id", "parent_id", "mission_id", "pool", "form", "pristine"
+        "id",
+        "mass_ug",
+        "state",
+        "location_id",
+        "parent_id",
+        "mission_id",
+        "pool",
+        "form",
+        "pristine",
     )
-    for sample_id, mass, state_now, location_id, parent_id, mission_id, pool, form, pristine in (
-        stored.iterator(chunk_size=20000)
-    ):
+    for (
+        sample_id,
+        mass,
+        state_now,
+        location_id,
+        parent_id,
+        mission_id,
+        pool,
+        form,
+        pristine,
+    ) in stored.iterator(chunk_size=20000):
         report.samples += 1
         mission_code = missions[mission_id]
         accounts[mission_code].by_state[state_now] += mass
         replayed = replay.pop(sample_id, None)
         if replayed is None:
-            if problem(f"sample {sample_id}: has no custody events"):
-                return report
+            problem(f"sample {sample_id}: has no custody events")
             continue
         now = (mass, state_now, location_id, parent_id, mission_code, pool, form, pristine)
         for name, have, want in zip(REPLAYED_ATTRIBUTES, now, _values(replayed), strict=True):
-            if have != want and problem(
-                f"sample {sample_id}: stored {name} is {have!r} but the ledger gives {want!r}"
-            ):
-                return report
+            if have != want:
+                problem(
+                    f"sample {sample_id}: stored {name} is {have!r} but the ledger gives {want!r}"
+                )
     for sample_id in replay:
-        if problem(f"sample {sample_id}: has events but no longer exists"):
-            return report
+        problem(f"sample {sample_id}: has events but no longer exists")
     for code, book in sorted(accounts.items()):
-        if not book.balances and problem(
-            f"mission {code}: received {book.received} µg but held {book.held} + consumed "
-            f"{book.consumed} + handling loss {book.handling_loss} − corrections "
-            f"{book.corrections} µg"
-        ):
-            return report
+        if not book.balances:
+            problem(
+                f"mission {code}: received {book.received} µg but held {book.held} + consumed "
+                f"{book.consumed} + handling loss {book.handling_loss} − corrections "
+                f"{book.corrections} µg"
+            )
     report.accounts = dict(sorted(accounts.items()))
-    return report
 
 
 def _values(replayed: _Replayed) -> tuple:
@@ -208,4 +246,3 @@ def _values(replayed: _Replayed) -> tuple:
         replayed.form,
         replayed.pristine,
     )
-

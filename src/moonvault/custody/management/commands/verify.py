@@ -1,4 +1,4 @@
-"""`moonvault verify`: prove the ledger's chain, replay and conservation; exit non-zero on failure."""
+"""`moonvault verify`: check chain, replay and conservation; exit non-zero on any failure."""
 
 import time
 

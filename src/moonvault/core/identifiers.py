@@ -1,0 +1,49 @@
+"""Validation of the field's identifiers: DOI, ORCID iD, ROR id."""
+
+import re
+
+from moonvault.core.errors import DomainError
+
+DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
+ORCID_PATTERN = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+ROR_PATTERN = re.compile(r"^0[a-hj-km-np-tv-z0-9]{6}\d{2}$")
+CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def normalize_doi(text: str, *, field: str = "doi") -> str:
+    """`https://doi.org/10.1038/X` and `doi:10.1038/X` become `10.1038/x` (DOIs ignore case)."""
+    doi = text.strip()
+    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:"):
+        if doi.lower().startswith(prefix):
+            doi = doi[len(prefix) :]
+    if not DOI_PATTERN.match(doi):
+        raise DomainError(f"{text!r} is not a DOI (10.NNNN/suffix)", field=field)
+    return doi.lower()
+
+
+def validate_orcid(text: str, *, field: str = "orcid") -> str:
+    """ISO 7064 MOD 11-2 check digit, as ORCID specifies."""
+    orcid = text.strip().removeprefix("https://orcid.org/")
+    if not ORCID_PATTERN.match(orcid):
+        raise DomainError(f"{text!r} is not an ORCID iD (0000-0000-0000-0000)", field=field)
+    digits = orcid.replace("-", "")
+    total = 0
+    for ch in digits[:-1]:
+        total = (total + int(ch)) * 2
+    check = (12 - total % 11) % 11
+    if digits[-1] != ("X" if check == 10 else str(check)):
+        raise DomainError(f"{text!r} has a wrong ORCID check digit", field=field)
+    return orcid
+
+
+def validate_ror(text: str, *, field: str = "ror") -> str:
+    """Crockford base-32 body with an ISO 7064 MOD 97-10 checksum, as ROR specifies."""
+    ror = text.strip().lower().removeprefix("https://ror.org/")
+    if not ROR_PATTERN.match(ror):
+        raise DomainError(f"{text!r} is not a ROR id", field=field)
+    number = 0
+    for ch in ror[:-2]:
+        number = number * 32 + CROCKFORD.index(ch)
+    if 98 - (number * 100) % 97 != int(ror[-2:]):
+        raise DomainError(f"{text!r} has a wrong ROR checksum", field=field)
+    return ror

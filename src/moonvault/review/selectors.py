@@ -1,0 +1,214 @@
+"""Reads for review: conflicts, what a reviewer may see, missing reviews, ranking figures."""
+
+import statistics
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Q, QuerySet
+
+from moonvault.calls.models import Call, Proposal, ProposalStatus
+from moonvault.core.errors import NotFound
+from moonvault.loans.models import Authorship
+from moonvault.review.models import Assignment, ConflictDeclaration, Review
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """All that a reviewer sees of a proposal before declaring: its title and its team."""
+
+    proposal_id: int
+    title: str
+    team: list[tuple[str, str, str]]
+
+
+def _team_of(proposal: Proposal) -> list[dict]:
+    """The PI and every co-investigator as {user_id, email, institution_id, country}."""
+    person = getattr(proposal.pi, "person", None)
+    members = [
+        {
+            "user_id": proposal.pi_id,
+            "email": proposal.pi.email.lower(),
+            "institution_id": person.institution_id if person else None,
+            "country": person.institution.country if person and person.institution else "",
+        }
+    ]
+    for m in proposal.team.all():
+        members.append(
+            {
+                "user_id": m.user_id,
+                "email": m.email.lower(),
+                "institution_id": m.institution_id,
+                "country": m.country,
+            }
+        )
+    return members
+
+
+def automatic_conflicts(*, reviewer, proposal: Proposal, today: date | None = None) -> list[str]:
+    """The reasons, if any, why `reviewer` must not review `proposal`."""
+    call = proposal.call
+    team = _team_of(proposal)
+    person = getattr(reviewer, "person", None)
+    reasons = []
+    if any(
+        m["user_id"] == reviewer.pk or (m["email"] and m["email"] == reviewer.email.lower())
+        for m in team
+    ):
+        reasons.append("is on the proposal's team")
+    institution_id = person.institution_id if person else None
+    if institution_id and any(m["institution_id"] == institution_id for m in team):
+        reasons.append("shares an institution with the team")
+    team_users = {m["user_id"] for m in team if m["user_id"]} - {reviewer.pk}
+    if team_users:
+        since = (today or date.today()).year - call.coauthor_window_years
+        shared = Authorship.objects.filter(
+            user__in=team_users,
+            publication__year__gte=since,
+            publication__authors__user=reviewer,
+        ).exists()
+        if shared:
+            reasons.append(
+                f"co-authored a publication with the team within {call.coauthor_window_years} years"
+            )
+    if (
+        call.same_country_conflict
+        and person
+        and person.institution
+        and any(m["country"] == person.institution.country for m in team)
+    ):
+        reasons.append("is from the same country as the team (the call's policy)")
+    return reasons
+
+
+def is_conflicted(*, reviewer, proposal: Proposal) -> bool:
+    declared = ConflictDeclaration.objects.filter(
+        proposal=proposal, reviewer=reviewer, conflicted=True
+    ).exists()
+    return declared or bool(automatic_conflicts(reviewer=reviewer, proposal=proposal))
+
+
+def proposal_team_view(*, reviewer, proposal_id: int) -> TeamView:
+    """Title and team only, for a panel member who has not been found conflicted."""
+    proposal = panel_proposal(reviewer, proposal_id)
+    if automatic_conflicts(reviewer=reviewer, proposal=proposal):
+        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+    team = [(proposal.pi.get_full_name() or proposal.pi.get_username(), "", "PI")]
+    team += [(m.name, m.institution_name, m.country) for m in proposal.team.all()]
+    return TeamView(proposal.pk, proposal.title, team)
+
+
+def panel_proposal(reviewer, proposal_id: int) -> Proposal:
+    proposal = (
+        Proposal.objects.select_related("call", "pi__person__institution")
+        .filter(pk=proposal_id, call__panel=reviewer)
+        .exclude(status__in=[ProposalStatus.DRAFT, ProposalStatus.WITHDRAWN])
+        .first()
+    )
+    if proposal is None:
+        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+    return proposal
+
+
+def proposal_for_reviewer(*, reviewer, proposal_id: int) -> Proposal:
+    """The full proposal, only for a reviewer assigned to it and not conflicted."""
+    proposal = panel_proposal(reviewer, proposal_id)
+    assigned = Assignment.objects.filter(proposal=proposal, reviewer=reviewer).exists()
+    if not assigned or is_conflicted(reviewer=reviewer, proposal=proposal):
+        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+    return proposal
+
+
+def reviews_visible_to_reviewer(*, reviewer, proposal: Proposal) -> QuerySet[Review]:
+    """Other reviews of a proposal, once the reviewer has submitted their own."""
+    own = Review.objects.filter(assignment__proposal=proposal, assignment__reviewer=reviewer)
+    if not own.exists():
+        return Review.objects.none()
+    return Review.objects.filter(assignment__proposal=proposal).select_related(
+        "assignment__reviewer"
+    )
+
+
+def reviews_missing(*, call: Call) -> list[Assignment]:
+    return list(
+        Assignment.objects.filter(
+            proposal__call=call, proposal__status=ProposalStatus.UNDER_REVIEW, review__isnull=True
+        ).select_related("proposal", "reviewer")
+    )
+
+
+def reviewer_assignments(*, reviewer) -> QuerySet[Assignment]:
+    return (
+        Assignment.objects.filter(reviewer=reviewer)
+        .exclude(proposal__status=ProposalStatus.WITHDRAWN)
+        .select_related("proposal__call")
+        .order_by("proposal__call__review_due", "proposal_id")
+    )
+
+
+def declarations_due(*, reviewer) -> QuerySet[Proposal]:
+    """Proposals of the reviewer's panels that await a conflict declaration."""
+    return (
+        Proposal.objects.filter(
+            call__panel=reviewer, status__in=[ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW]
+        )
+        .exclude(declarations__reviewer=reviewer)
+        .exclude(Q(pi=reviewer) | Q(team__user=reviewer))
+        .select_related("call")
+        .distinct()
+    )
+
+
+@dataclass(frozen=True)
+class RankFigures:
+    proposal: Proposal
+    raw_mean: float
+    corrected_mean: float
+    spread: float
+    reviews: int
+
+
+def ranking_figures(*, call: Call) -> list[RankFigures]:
+    """Raw mean, severity-corrected mean and spread per proposal, best first.
+
+    A reviewer's severity: each of their overall scores in this call is standardized against their
+    own mean and standard deviation (z-score); a proposal's corrected mean is the call's grand mean
+    plus its mean z-score times the call's standard deviation, so it stays on the 1–5 scale. A
+    reviewer whose scores do not vary (or who reviewed one proposal) contributes z = 0.
+    """
+    reviews = list(
+        Review.objects.filter(
+            assignment__proposal__call=call,
+            assignment__proposal__status__in=[ProposalStatus.UNDER_REVIEW, ProposalStatus.RANKED],
+        ).select_related("assignment__proposal")
+    )
+    if not reviews:
+        return []
+    by_reviewer: dict[int, list[float]] = {}
+    for r in reviews:
+        by_reviewer.setdefault(r.assignment.reviewer_id, []).append(r.overall)
+    stats = {
+        rid: (statistics.fmean(s), statistics.pstdev(s) if len(s) > 1 else 0.0)
+        for rid, s in by_reviewer.items()
+    }
+    everything = [r.overall for r in reviews]
+    grand_mean = statistics.fmean(everything)
+    grand_sd = statistics.pstdev(everything)
+    per_proposal: dict[int, list[tuple[float, float]]] = {}
+    proposals = {}
+    for r in reviews:
+        mean, sd = stats[r.assignment.reviewer_id]
+        z = (r.overall - mean) / sd if sd else 0.0
+        per_proposal.setdefault(r.assignment.proposal_id, []).append((r.overall, z))
+        proposals[r.assignment.proposal_id] = r.assignment.proposal
+    figures = [
+        RankFigures(
+            proposal=proposals[pid],
+            raw_mean=statistics.fmean(o for o, _ in scores),
+            corrected_mean=grand_mean + grand_sd * statistics.fmean(z for _, z in scores),
+            spread=max(o for o, _ in scores) - min(o for o, _ in scores),
+            reviews=len(scores),
+        )
+        for pid, scores in per_proposal.items()
+    ]
+    figures.sort(key=lambda f: (-f.corrected_mean, -f.raw_mean, f.proposal.pk))
+    return figures

@@ -1,0 +1,218 @@
+"""Conflict declarations, reviewer assignment, reviews and ranking."""
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from moonvault.accounts.models import Role
+from moonvault.accounts.permissions import require_role
+from moonvault.calls.models import Call, CallStatus, Proposal, ProposalAction, ProposalStatus
+from moonvault.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from moonvault.core.notify import notify
+from moonvault.review.models import SCORE_RANGE, Assignment, ConflictDeclaration, RankEntry, Review
+from moonvault.review.selectors import is_conflicted, panel_proposal, ranking_figures
+
+
+@transaction.atomic
+def conflict_declare(
+    *, actor, proposal_id: int, conflicted: bool, reason: str = ""
+) -> ConflictDeclaration:
+    """A panel member declares, from title and team alone, whether they are conflicted."""
+    require_role(actor, Role.REVIEWER)
+    proposal = panel_proposal(actor, proposal_id)
+    if conflicted and not reason.strip():
+        raise DomainError("say what the conflict is", field="reason")
+    if ConflictDeclaration.objects.filter(proposal=proposal, reviewer=actor).exists():
+        raise Conflict("you have already declared on this proposal", field="proposal")
+    declaration = ConflictDeclaration.objects.create(
+        proposal=proposal, reviewer=actor, conflicted=conflicted, reason=reason.strip()
+    )
+    if conflicted:
+        # A declared conflict withdraws any assignment made before the declaration.
+        Assignment.objects.filter(proposal=proposal, reviewer=actor, review__isnull=True).delete()
+    return declaration
+
+
+def _call_for_chair(actor, call_id: int) -> Call:
+    require_role(actor, Role.COMMITTEE)
+    call = Call.objects.select_for_update().filter(pk=call_id).first()
+    if call is None:
+        raise NotFound(f"call {call_id} does not exist", field="call")
+    if call.chair_id != actor.pk and not actor.is_superuser:
+        raise PermissionDenied("only the call's chair assigns reviewers")
+    if call.status != CallStatus.REVIEW:
+        raise Conflict("reviewers are assigned while the call is in review", field="status")
+    return call
+
+
+@transaction.atomic
+def assignment_add(*, actor, proposal_id: int, reviewer_id: int) -> Assignment:
+    proposal = Proposal.objects.select_related("call").filter(pk=proposal_id).first()
+    if proposal is None:
+        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+    call = _call_for_chair(actor, proposal.call_id)
+    if proposal.status != ProposalStatus.UNDER_REVIEW:
+        raise Conflict("only eligible proposals under review get reviewers", field="proposal")
+    reviewer = call.panel.filter(pk=reviewer_id).first()
+    if reviewer is None:
+        raise DomainError("the reviewer is not on the call's panel", field="reviewer")
+    if is_conflicted(reviewer=reviewer, proposal=proposal):
+        raise Conflict(
+            "the reviewer has a conflict of interest with this proposal", field="reviewer"
+        )
+    if Assignment.objects.filter(proposal=proposal, reviewer=reviewer).exists():
+        raise Conflict("the reviewer is already assigned", field="reviewer")
+    load = Assignment.objects.filter(proposal__call=call, reviewer=reviewer).count()
+    if load >= call.max_reviewer_load:
+        raise Conflict(
+            f"the reviewer already has {load} proposals, the call's maximum", field="reviewer"
+        )
+    if proposal.assignments.count() >= call.reviewers_per_proposal:
+        raise Conflict(
+            f"the proposal already has {call.reviewers_per_proposal} reviewers", field="proposal"
+        )
+    assignment = Assignment.objects.create(proposal=proposal, reviewer=reviewer, assigned_by=actor)
+    notify(
+        [reviewer],
+        f"Review assigned: {proposal.title}",
+        f"You are asked to review a proposal to {call.title} by {call.review_due.isoformat()}.",
+    )
+    return assignment
+
+
+@transaction.atomic
+def assignment_remove(*, actor, assignment_id: int) -> None:
+    assignment = Assignment.objects.select_related("proposal").filter(pk=assignment_id).first()
+    if assignment is None:
+        raise NotFound(f"assignment {assignment_id} does not exist", field="assignment")
+    _call_for_chair(actor, assignment.proposal.call_id)
+    if hasattr(assignment, "review"):
+        raise Conflict("the review is already submitted", field="assignment")
+    assignment.delete()
+
+
+def _check_score(value, field: str) -> int:
+    low, high = SCORE_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise DomainError(f"score from {low} to {high}", field=field)
+    return value
+
+
+@transaction.atomic
+def review_submit(
+    *,
+    actor,
+    proposal_id: int,
+    merit: int,
+    feasibility: int,
+    justification: int,
+    comments_to_applicant: str,
+    comments_to_committee: str = "",
+) -> Review:
+    require_role(actor, Role.REVIEWER)
+    assignment = (
+        Assignment.objects.select_for_update()
+        .select_related("proposal__call")
+        .filter(proposal_id=proposal_id, reviewer=actor)
+        .first()
+    )
+    if assignment is None or is_conflicted(reviewer=actor, proposal=assignment.proposal):
+        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+    if assignment.proposal.call.status != CallStatus.REVIEW:
+        raise Conflict("the review period is over", field="proposal")
+    if Review.objects.filter(assignment=assignment).exists():
+        raise Conflict("your review is already submitted", field="proposal")
+    scores = {
+        "merit": _check_score(merit, "merit"),
+        "feasibility": _check_score(feasibility, "feasibility"),
+        "justification": _check_score(justification, "justification"),
+    }
+    if not comments_to_applicant.strip():
+        raise DomainError("write comments for the applicant", field="comments_to_applicant")
+    return Review.objects.create(
+        assignment=assignment,
+        comments_to_applicant=comments_to_applicant.strip(),
+        comments_to_committee=comments_to_committee.strip(),
+        **scores,
+    )
+
+
+@transaction.atomic
+def ranking_compute(*, actor, call_id: int) -> list[RankEntry]:
+    """Rank the reviewed proposals by severity-corrected mean; the committee may then reorder."""
+    require_role(actor, Role.COMMITTEE)
+    call = Call.objects.select_for_update().filter(pk=call_id).first()
+    if call is None:
+        raise NotFound(f"call {call_id} does not exist", field="call")
+    if call.status != CallStatus.RANKING:
+        raise Conflict("the call is not in ranking", field="status")
+    figures = ranking_figures(call=call)
+    RankEntry.objects.filter(call=call).delete()
+    entries = RankEntry.objects.bulk_create(
+        RankEntry(
+            proposal=f.proposal,
+            call=call,
+            computed_rank=rank,
+            final_rank=rank,
+            raw_mean=f.raw_mean,
+            corrected_mean=f.corrected_mean,
+            spread=f.spread,
+        )
+        for rank, f in enumerate(figures, start=1)
+    )
+    Proposal.objects.filter(pk__in=[f.proposal.pk for f in figures]).update(
+        status=ProposalStatus.RANKED
+    )
+    return entries
+
+
+@transaction.atomic
+def ranking_set(
+    *, actor, call_id: int, order: list[int], reasons: dict[int, str]
+) -> list[RankEntry]:
+    """The committee's final order (proposal ids, best first). A move needs a reason."""
+    require_role(actor, Role.COMMITTEE)
+    call = Call.objects.select_for_update().filter(pk=call_id).first()
+    if call is None:
+        raise NotFound(f"call {call_id} does not exist", field="call")
+    if call.status != CallStatus.RANKING:
+        raise Conflict("the call is not in ranking", field="status")
+    entries = {e.proposal_id: e for e in RankEntry.objects.filter(call=call)}
+    if sorted(order) != sorted(entries) or len(set(order)) != len(order):
+        raise DomainError("list every ranked proposal exactly once", field="order")
+    for rank, proposal_id in enumerate(order, start=1):
+        entry = entries[proposal_id]
+        reason = reasons.get(proposal_id, "").strip()
+        if rank != entry.computed_rank and not reason:
+            raise DomainError(
+                f"proposal {proposal_id} moves from {entry.computed_rank} to {rank}: give a reason",
+                field=f"reasons.{proposal_id}",
+            )
+        entry.final_rank = rank
+        entry.reason = reason if rank != entry.computed_rank else ""
+        entry.set_by = actor
+    # Ranks are unique within a call, so rewrite the rows rather than shuffle them in place.
+    RankEntry.objects.filter(call=call).delete()
+    saved = RankEntry.objects.bulk_create(
+        RankEntry(
+            proposal_id=e.proposal_id,
+            call=call,
+            computed_rank=e.computed_rank,
+            final_rank=e.final_rank,
+            raw_mean=e.raw_mean,
+            corrected_mean=e.corrected_mean,
+            spread=e.spread,
+            reason=e.reason,
+            set_by=actor,
+        )
+        for e in sorted(entries.values(), key=lambda e: e.final_rank)
+    )
+    ProposalAction.objects.bulk_create(
+        ProposalAction(proposal_id=e.proposal_id, action="ranked", actor=actor, reason=e.reason)
+        for e in saved
+        if e.reason
+    )
+    return saved
+
+
+def panel_reviewers(*, call: Call) -> list[User]:
+    return list(call.panel.select_related("person__institution").order_by("username"))
