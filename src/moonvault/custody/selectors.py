@@ -1,5 +1,8 @@
 """Reads of the custody ledger."""
 
+from collections.abc import Iterator
+
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from moonvault.catalog.models import Sample
@@ -15,4 +18,44 @@ def sample_timeline(*, sample: Sample) -> QuerySet[CustodyEvent]:
 
 
 def ledger_head() -> LedgerHead:
-    return LedgerHead.objects.get(pk=1)
+    """The head row, or the genesis values while nothing has been recorded."""
+    return LedgerHead.objects.filter(pk=1).first() or LedgerHead()
+
+
+# The hashed fields of chain.FIELDS, recorded_at already canonical, then the stored hash.
+_STREAM_COLUMNS = (
+    "seq, prev_hash, kind, sample_id, operation, mass_delta_ug, loss_ug, state_after, "
+    "location_after_id, actor_id, {recorded_at}, reason, data, hash"
+)
+_CANONICAL_TIME = {
+    "postgresql": """to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+    # Django writes "YYYY-MM-DD HH:MM:SS[.ffffff]" to SQLite, leaving out zero microseconds.
+    "sqlite": (
+        "replace(CASE WHEN length(recorded_at) = 19 THEN recorded_at || '.000000' "
+        "ELSE recorded_at END, ' ', 'T') || 'Z'"
+    ),
+}
+
+
+def events_stream(*, batch: int = 20_000) -> Iterator[tuple]:
+    """Every event in chain order as a tuple of chain.FIELDS plus its hash, in bounded memory.
+
+    Raw SQL with the timestamp formatted by the database: the ORM's per-row object and datetime
+    conversions would cost more than hashing the event.
+    """
+    sql = (
+        f"SELECT {_STREAM_COLUMNS.format(recorded_at=_CANONICAL_TIME[connection.vendor])} "
+        f"FROM {CustodyEvent._meta.db_table} ORDER BY seq"
+    )
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            connection.ensure_connection()
+            with connection.connection.cursor(name="moonvault_events_stream") as cursor:
+                cursor.itersize = batch
+                cursor.execute(sql)
+                yield from cursor
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(batch):
+                yield from rows

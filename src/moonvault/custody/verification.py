@@ -10,16 +10,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from moonvault.catalog.models import Mission, Sample, State
-from moonvault.custody.chain import canonical_time, event_hash
+from moonvault.custody.chain import event_hash
 from moonvault.custody.models import (
     CONSUMPTION_KINDS,
     CORRECTION_KINDS,
     CREATION_KINDS,
     GENESIS_HASH,
-    CustodyEvent,
     EventKind,
-    LedgerHead,
 )
+from moonvault.custody.selectors import events_stream, ledger_head
 
 MASS_NEUTRAL_KINDS = (
     frozenset(EventKind) - CREATION_KINDS - CORRECTION_KINDS - CONSUMPTION_KINDS - {EventKind.SPLIT}
@@ -104,25 +103,9 @@ def _verify(report: VerifyReport, problem) -> None:
     accounts: dict[str, Accounts] = defaultdict(Accounts)
     split_balance: dict[str, int] = {}
     prev_hash, expected_seq = GENESIS_HASH, 1
-    rows = CustodyEvent.objects.order_by("seq").values_list(
-        "seq",
-        "prev_hash",
-        "kind",
-        "sample_id",
-        "operation",
-        "mass_delta_ug",
-        "loss_ug",
-        "state_after",
-        "location_after_id",
-        "actor_id",
-        "recorded_at",
-        "reason",
-        "data",
-        "hash",
-    )
-    for row in rows.iterator(chunk_size=20000):
+    for row in events_stream():
         seq, stored_prev, kind, sample_id, operation, delta, loss = row[:7]
-        values = (*row[:10], canonical_time(row[10]), row[11], row[12])
+        values = row[:13]
         report.events += 1
         if seq != expected_seq:
             problem(f"event #{seq}: expected #{expected_seq} next; events are missing or inserted")
@@ -133,7 +116,9 @@ def _verify(report: VerifyReport, problem) -> None:
         if event_hash(values) != row[13]:
             problem(f"event #{seq}: its content does not match its hash (edited after writing)")
         prev_hash = row[13]
-        data = json.loads(row[12])
+        # Only creations and pool or pristine changes carry replayed data; parse nothing else.
+        data_text = row[12]
+        data = json.loads(data_text) if data_text != "{}" else {}
         state = replay.get(sample_id)
         if kind in CREATION_KINDS:
             if state is not None:
@@ -180,7 +165,7 @@ def _verify(report: VerifyReport, problem) -> None:
                 f"split {operation}: children and loss differ from the mass taken by {balance} µg"
             )
 
-    head = LedgerHead.objects.get(pk=1)
+    head = ledger_head()
     if (head.seq, head.hash) != (report.head_seq, report.head_hash):
         problem(
             f"ledger head says #{head.seq} but the chain ends at #{report.head_seq}; "
