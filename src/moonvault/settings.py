@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "moonvault.loans",
     "moonvault.calls",
     "moonvault.review",
+    "moonvault.allocation",
     "moonvault.web",
 ]
 

@@ -34,6 +34,9 @@ class Mission(models.Model):
     landed_on = models.DateField(_("landing date"), null=True, blank=True)
     returned_on = models.DateField(_("return date"), null=True, blank=True)
     returned_mass_ug = models.BigIntegerField(_("returned mass (µg)"))
+    reserve_pct = models.PositiveSmallIntegerField(
+        _("reserve (% of returned mass never allocated)"), default=0
+    )
     id_convention = models.CharField(
         max_length=8, choices=IdConvention.choices, default=IdConvention.SUFFIX
     )
@@ -44,6 +47,9 @@ class Mission(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(returned_mass_ug__gte=0), name="mission_returned_mass_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reserve_pct__lte=100), name="mission_reserve_pct_max"
             ),
         ]
 
@@ -170,7 +176,8 @@ class Sample(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(mass_ug__gte=0), name="sample_mass_nonneg"),
             models.CheckConstraint(
-                condition=~models.Q(state__in=list(HELD_IN_STORAGE)) | models.Q(location__isnull=False),
+                condition=~models.Q(state__in=sorted(HELD_IN_STORAGE))
+                | models.Q(location__isnull=False),
                 name="sample_stored_has_location",
             ),
         ]

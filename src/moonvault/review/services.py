@@ -5,11 +5,18 @@ from django.db import transaction
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
+from moonvault.allocation.optimizer import AssignmentProblem, solve_assignment
+from moonvault.allocation.optimizer import Reviewer as OptimizerReviewer
 from moonvault.calls.models import Call, CallStatus, Proposal, ProposalAction, ProposalStatus
-from moonvault.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from moonvault.core.errors import Conflict, DomainError, FieldProblem, NotFound, PermissionDenied
 from moonvault.core.notify import notify
 from moonvault.review.models import SCORE_RANGE, Assignment, ConflictDeclaration, RankEntry, Review
-from moonvault.review.selectors import is_conflicted, panel_proposal, ranking_figures
+from moonvault.review.selectors import (
+    automatic_conflicts,
+    is_conflicted,
+    panel_proposal,
+    ranking_figures,
+)
 
 
 @transaction.atomic
@@ -19,6 +26,9 @@ def conflict_declare(
     """A panel member declares, from title and team alone, whether they are conflicted."""
     require_role(actor, Role.REVIEWER)
     proposal = panel_proposal(actor, proposal_id)
+    if automatic_conflicts(reviewer=actor, proposal=proposal):
+        # Already conflicted without a word: the proposal stays out of sight, as on every route.
+        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
     if conflicted and not reason.strip():
         raise DomainError("say what the conflict is", field="reason")
     if ConflictDeclaration.objects.filter(proposal=proposal, reviewer=actor).exists():
@@ -216,3 +226,94 @@ def ranking_set(
 
 def panel_reviewers(*, call: Call) -> list[User]:
     return list(call.panel.select_related("person__institution").order_by("username"))
+
+
+def _keywords(text: str) -> set[str]:
+    return {w.strip().lower() for w in text.replace(";", ",").split(",") if w.strip()}
+
+
+def expertise_affinity(reviewer_keywords: set[str], proposal_keywords: set[str]) -> float:
+    """Jaccard overlap of a reviewer's expertise and a proposal's keywords and techniques."""
+    union = reviewer_keywords | proposal_keywords
+    return len(reviewer_keywords & proposal_keywords) / len(union) if union else 0.0
+
+
+@transaction.atomic
+def assignment_run(*, actor, call_id: int, fairness: bool = False) -> list[Assignment]:
+    """Complete the call's assignment with the optimizer: existing assignments are kept.
+
+    Every proposal gets the call's number of reviewers, nobody exceeds the load limit, nobody
+    conflicted is assigned, and the total expertise match is the largest possible (or, with
+    `fairness`, the worst-served proposal's match first). If that is impossible the error lists
+    the proposals that cannot be covered and why; nothing is assigned then.
+    """
+    call = _call_for_chair(actor, call_id)
+    proposals = list(
+        call.proposals.filter(status=ProposalStatus.UNDER_REVIEW)
+        .select_related("pi__person__institution")
+        .prefetch_related("team", "methods")
+    )
+    reviewers = list(call.panel.select_related("person__institution"))
+    existing = list(Assignment.objects.filter(proposal__call=call))
+    declared = set(
+        ConflictDeclaration.objects.filter(proposal__call=call, conflicted=True).values_list(
+            "proposal_id", "reviewer_id"
+        )
+    )
+    affinity, conflicts = {}, set()
+    for proposal in proposals:
+        words = _keywords(proposal.keywords) | {m.technique.lower() for m in proposal.methods.all()}
+        for reviewer in reviewers:
+            pair = (str(proposal.pk), str(reviewer.pk))
+            if (proposal.pk, reviewer.pk) in declared or automatic_conflicts(
+                reviewer=reviewer, proposal=proposal
+            ):
+                conflicts.add(pair)
+                continue
+            person = getattr(reviewer, "person", None)
+            score = expertise_affinity(_keywords(person.expertise if person else ""), words)
+            if score:
+                affinity[pair] = score
+    problem = AssignmentProblem(
+        proposals=tuple(str(p.pk) for p in proposals),
+        reviewers=tuple(
+            OptimizerReviewer(id=str(r.pk), max_load=call.max_reviewer_load) for r in reviewers
+        ),
+        k=call.reviewers_per_proposal,
+        affinity=affinity,
+        conflicts=frozenset(conflicts),
+        forced=frozenset((str(a.proposal_id), str(a.reviewer_id)) for a in existing),
+    )
+    result = solve_assignment(problem, fairness=fairness, time_limit=60)
+    if result.status not in {"optimal", "feasible"}:
+        titles = {str(p.pk): p.title for p in proposals}
+        raise Conflict(
+            "no valid assignment exists",
+            problems=[
+                FieldProblem(
+                    f"proposal.{reason.proposal}" if reason.proposal else "assignment",
+                    f"{titles.get(reason.proposal, '')}: {reason.message}".lstrip(": "),
+                )
+                for reason in result.reasons
+            ]
+            or [FieldProblem("assignment", f"the solver stopped: {result.status}")],
+        )
+    have = {(str(a.proposal_id), str(a.reviewer_id)) for a in existing}
+    by_id = {str(r.pk): r for r in reviewers}
+    created = Assignment.objects.bulk_create(
+        Assignment(
+            proposal_id=int(p),
+            reviewer=by_id[r],
+            source=Assignment.Source.OPTIMIZER,
+            assigned_by=actor,
+        )
+        for p, r in result.pairs
+        if (p, r) not in have
+    )
+    for assignment in created:
+        notify(
+            [assignment.reviewer],
+            "Review assigned",
+            f"You are asked to review a proposal to {call.title} by {call.review_due.isoformat()}.",
+        )
+    return created

@@ -96,7 +96,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['identifier'],
                 'indexes': [models.Index(fields=['path'], name='sample_path'), models.Index(fields=['mission', 'state', 'form', 'pool'], name='sample_facets'), models.Index(fields=['mass_ug'], name='sample_mass')],
-                'constraints': [models.UniqueConstraint(fields=('identifier',), name='sample_identifier_unique'), models.UniqueConstraint(condition=models.Q(('igsn', ''), _negated=True), fields=('igsn',), name='sample_igsn_unique'), models.CheckConstraint(condition=models.Q(('mass_ug__gte', 0)), name='sample_mass_nonneg'), models.CheckConstraint(condition=models.Q(models.Q(('state__in', ['stored', 'allocated']), _negated=True), ('location__isnull', False), _connector='OR'), name='sample_stored_has_location')],
+                'constraints': [models.UniqueConstraint(fields=('identifier',), name='sample_identifier_unique'), models.UniqueConstraint(condition=models.Q(('igsn', ''), _negated=True), fields=('igsn',), name='sample_igsn_unique'), models.CheckConstraint(condition=models.Q(('mass_ug__gte', 0)), name='sample_mass_nonneg'), models.CheckConstraint(condition=models.Q(models.Q(('state__in', ['allocated', 'stored']), _negated=True), ('location__isnull', False), _connector='OR'), name='sample_stored_has_location')],
             },
         ),
     ]
