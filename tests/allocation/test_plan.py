@@ -161,7 +161,7 @@ def test_the_reserve_policy_caps_what_a_plan_may_release(mission_ce5, receive, r
     mission_ce5.returned_mass_ug = 4 * GRAM
     mission_ce5.reserve_pct = 75
     mission_ce5.save()
-    call, committee, proposals, _ = _run_round_to_ranking(
+    call, committee, _, _ = _run_round_to_ranking(
         mission_ce5, receive, round_people, requests_mg=[(800, 500), (800, 500), (800, 500)]
     )
     assert mission_headroom(mission_ce5) == GRAM
