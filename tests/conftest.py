@@ -88,5 +88,43 @@ def institution(db):
 @pytest.fixture
 def curator(institution):
     return person_create(
-        username="curator", password="x-Curator-2026", institution=institution, roles=(Role.CURATOR,)
+        username="curator",
+        password="x-Curator-2026",
+        institution=institution,
+        roles=(Role.CURATOR,),
     ).user
+
+
+@pytest.fixture
+def round_people(db):
+    cn = institution_create(name="Purple Mountain Observatory", country="CN")
+    fr = institution_create(name="Université Paris Cité", country="FR")
+    de = institution_create(name="University of Münster", country="DE")
+    us = institution_create(name="Brown University", country="US")
+    committee = person_create(
+        username="chair", password="x-Chair-2026!", roles=(Role.COMMITTEE,), institution=cn
+    ).user
+    applicants = [
+        person_create(
+            username=f"pi{i}",
+            password="x-Pi-2026!",
+            email=f"pi{i}@example.org",
+            roles=(Role.APPLICANT,),
+            institution=inst,
+        ).user
+        for i, inst in enumerate([fr, de, us])
+    ]
+    reviewers = [
+        person_create(
+            username=f"rev{i}",
+            password="x-Rev-2026!",
+            email=f"rev{i}@example.org",
+            roles=(Role.REVIEWER,),
+            institution=inst,
+            expertise=kw,
+        ).user
+        for i, (inst, kw) in enumerate(
+            [(cn, "sims, isotopes"), (us, "epma, petrology"), (fr, "noble gas, isotopes")]
+        )
+    ]
+    return committee, applicants, reviewers

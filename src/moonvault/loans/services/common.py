@@ -1,0 +1,40 @@
+"""Pieces shared by the loan services."""
+
+from django.conf import settings
+
+from moonvault.accounts.models import Role
+from moonvault.accounts.selectors import user_has_role
+from moonvault.core.errors import DomainError, NotFound
+from moonvault.loans.models import Loan
+
+
+def balance_tolerance_ug(mass_ug: int) -> int:
+    """How far two weighings of the same material may differ: the larger of an absolute floor
+    (the balance's readability) and a relative share (settings BALANCE_TOLERANCE_*)."""
+    floor = getattr(settings, "BALANCE_TOLERANCE_UG", 20)
+    per_mille = getattr(settings, "BALANCE_TOLERANCE_PER_MILLE", 2)
+    return max(floor, mass_ug * per_mille // 1000)
+
+
+def loan_for(actor, loan_id: int, *, lock: bool = True, borrower_may: bool = True) -> Loan:
+    """The loan if the actor is a curator, or its PI when borrowers may act; else NotFound."""
+    qs = Loan.objects.select_related("pi", "institution")
+    if lock:
+        qs = qs.select_for_update()
+    loan = qs.filter(pk=loan_id).first()
+    allowed = loan is not None and (
+        user_has_role(actor, Role.CURATOR) or (borrower_may and loan.pi_id == actor.pk)
+    )
+    if not allowed:
+        raise NotFound(f"loan {loan_id} does not exist", field="loan")
+    return loan
+
+
+def check_mass(value, field: str, *, allow_zero: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError("a whole number of micrograms", field=field)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise DomainError(
+            "must be greater than zero" if value == 0 else "must not be negative", field=field
+        )
+    return value
