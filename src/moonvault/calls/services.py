@@ -215,6 +215,14 @@ def _check_transition_preconditions(call: Call, to: CallStatus) -> None:
             raise Conflict(
                 f"{len(missing)} assigned review(s) are not submitted yet", field="status"
             )
+        # Without a review a proposal would never be ranked, and so never decided.
+        unassigned = proposals.filter(
+            status=ProposalStatus.UNDER_REVIEW, assignments__isnull=True
+        ).count()
+        if unassigned:
+            raise Conflict(
+                f"{unassigned} proposal(s) under review have no reviewer", field="status"
+            )
     if to == CallStatus.DECIDED:
         undecided = proposals.filter(status=ProposalStatus.RANKED).count()
         if undecided:
@@ -233,6 +241,9 @@ def call_extend_deadline(*, actor, call_id: int, proposals_due: datetime, reason
         raise DomainError(
             "the new deadline must be later than the current one", field="proposals_due"
         )
+    if proposals_due <= timezone.now():
+        # Reopening on a past deadline would open a call that nobody can submit to.
+        raise DomainError("the new deadline has already passed", field="proposals_due")
     if proposals_due.date() > call.review_due:
         raise DomainError("the new deadline falls after the review deadline", field="proposals_due")
     previous = call.proposals_due
@@ -257,7 +268,10 @@ def call_extend_deadline(*, actor, call_id: int, proposals_due: datetime, reason
 
 def _proposal_for_pi(actor, proposal_id: int, *, editable: bool = True) -> Proposal:
     proposal = (
-        Proposal.objects.select_for_update().select_related("call").filter(pk=proposal_id).first()
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("call")
+        .filter(pk=proposal_id)
+        .first()
     )
     if proposal is None or proposal.pi_id != getattr(actor, "pk", None):
         # Someone else's proposal is reported as absent, so its existence does not leak.
@@ -424,10 +438,17 @@ def item_add(
             raise DomainError(
                 "the request exceeds the call's per-proposal cap", field="requested_mass_ug"
             )
-        units = 0
+        if units:
+            raise DomainError("divisible forms are requested by mass, not units", field="units")
     else:
         if units < 1:
             raise DomainError("whole-unit forms are requested as a number of units", field="units")
+        for name, value in (
+            ("requested_mass_ug", requested_mass_ug),
+            ("minimum_mass_ug", minimum_mass_ug),
+        ):
+            if value:
+                raise DomainError("whole-unit forms are requested by units, not mass", field=name)
         if sample is not None and units != 1:
             raise DomainError("a named sample is one unit", field="units")
         requested_mass_ug = minimum_mass_ug = sample.mass_ug if sample else 0
@@ -575,7 +596,7 @@ def proposal_withdraw(*, actor, proposal_id: int, reason: str = "") -> Proposal:
 def _proposal_for_committee(actor, proposal_id: int) -> Proposal:
     require_role(actor, Role.COMMITTEE)
     proposal = (
-        Proposal.objects.select_for_update()
+        Proposal.objects.select_for_update(of=("self",))
         .select_related("call", "pi")
         .filter(pk=proposal_id)
         .first()

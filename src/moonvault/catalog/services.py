@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from moonvault.catalog.models import (
+    MAX_DEPTH,
     HELD_IN_STORAGE,
     Form,
     IdConvention,
@@ -26,6 +27,7 @@ from moonvault.custody.models import EventKind
 from moonvault.custody.services import PendingEvent, events_record, ledger_lock
 
 IDENTIFIER_MAX = 64
+IDENTIFIER_LOOKUP_CHUNK = 900  # under SQLite's 999 bound parameters per query
 
 
 @dataclass(frozen=True)
@@ -81,14 +83,17 @@ def _check_mass(value, field: str, *, allow_zero: bool = False) -> int:
 
 def _check_choice(value: str, choices, field: str) -> str:
     if value not in choices.values:
-        raise DomainError(
-            f"{value!r} is not one of: {', '.join(choices.values)}", field=field
-        )
+        raise DomainError(f"{value!r} is not one of: {', '.join(choices.values)}", field=field)
     return value
 
 
 def _locked_sample(sample_id: int, field: str = "sample") -> Sample:
-    sample = Sample.objects.select_for_update().select_related("mission").filter(pk=sample_id).first()
+    sample = (
+        Sample.objects.select_for_update(of=("self",))
+        .select_related("mission")
+        .filter(pk=sample_id)
+        .first()
+    )
     if sample is None:
         raise NotFound(f"sample {sample_id} does not exist", field=field)
     return sample
@@ -130,7 +135,10 @@ def _next_identifier(parent: Sample, taken: set[str]) -> str:
             return candidate
 
 
-def _check_identifier(identifier: str, field: str, taken: set[str]) -> str:
+def _check_identifier(
+    identifier: str, field: str, taken: set[str], in_use: set[str] | None = None
+) -> str:
+    """`in_use`: identifiers already looked up in the database, or None to look this one up."""
     identifier = identifier.strip()
     if not identifier:
         raise DomainError("identifier is required", field=field)
@@ -138,26 +146,47 @@ def _check_identifier(identifier: str, field: str, taken: set[str]) -> str:
         raise DomainError(
             f"identifier must be at most {IDENTIFIER_MAX} characters without spaces", field=field
         )
-    if identifier in taken or Sample.objects.filter(identifier=identifier).exists():
+    in_database = (
+        identifier in in_use
+        if in_use is not None
+        else Sample.objects.filter(identifier=identifier).exists()
+    )
+    if identifier in taken or in_database:
         raise Conflict(f"identifier {identifier!r} is already in use", field=field)
     return identifier
 
 
-def samples_receive(*, actor, samples: list[NewSample], reason: str = "") -> list[Sample]:
-    """Register returned material as new root samples, all or none."""
+def samples_receive(
+    *, actor, samples: list[NewSample], reason: str = "", allow_zero_mass: bool = False
+) -> list[Sample]:
+    """Register returned material as new root samples, all or none.
+
+    `allow_zero_mass` is for catalog imports: a catalog may list a generic number with 0 g left
+    or recorded, and the identifier must still exist so that its record and splits have a root.
+    """
     with transaction.atomic():
+        wanted = [new.identifier.strip() for new in samples]
+        # One query per chunk instead of one per sample: a catalog import receives thousands.
+        in_use: set[str] = set()
+        for start in range(0, len(wanted), IDENTIFIER_LOOKUP_CHUNK):
+            chunk = wanted[start : start + IDENTIFIER_LOOKUP_CHUNK]
+            in_use.update(
+                Sample.objects.filter(identifier__in=chunk).values_list("identifier", flat=True)
+            )
         taken: set[str] = set()
         for i, new in enumerate(samples):
             field = f"samples[{i}]" if len(samples) > 1 else ""
             prefix = f"{field}." if field else ""
-            taken.add(_check_identifier(new.identifier, prefix + "identifier", taken))
-            _check_mass(new.mass_ug, prefix + "mass_ug")
+            taken.add(_check_identifier(new.identifier, prefix + "identifier", taken, in_use))
+            _check_mass(new.mass_ug, prefix + "mass_ug", allow_zero=allow_zero_mass)
             _check_choice(new.form, Form, prefix + "form")
             _check_choice(new.pool, Pool, prefix + "pool")
             if new.location is None:
-                raise DomainError("a received sample needs a storage location", field=prefix + "location")
+                raise DomainError(
+                    "a received sample needs a storage location", field=prefix + "location"
+                )
         for new in samples:
-            split = _apollo_split_number(new.identifier)
+            split = _apollo_split_number(new.identifier.strip())
             if split and new.mission.id_convention == IdConvention.APOLLO:
                 _counter_bump(*split)
         head = ledger_lock()
@@ -226,6 +255,12 @@ def sample_split(
                 "split",
                 field="sample",
             )
+        if parent.depth + 1 >= MAX_DEPTH:
+            raise Conflict(
+                f"{parent.identifier} is {parent.depth} splits deep; the genealogy holds "
+                f"{MAX_DEPTH} levels",
+                field="sample",
+            )
         if taken_mass > parent.mass_ug:
             raise Conflict(
                 f"children and handling loss ({taken_mass} µg) exceed the mass of "
@@ -236,7 +271,9 @@ def sample_split(
         identifiers = []
         for i, child in enumerate(children):
             if child.identifier:
-                identifier = _check_identifier(child.identifier, f"children[{i}].identifier", taken_ids)
+                identifier = _check_identifier(
+                    child.identifier, f"children[{i}].identifier", taken_ids
+                )
             else:
                 identifier = _next_identifier(parent, taken_ids)
             taken_ids.add(identifier)
@@ -301,9 +338,7 @@ def sample_weigh(*, actor, sample_id: int, measured_ug: int, reason: str = "") -
             )
         delta = measured_ug - sample.mass_ug
         if delta and not reason.strip():
-            raise DomainError(
-                "a weighing that changes the mass needs a reason", field="reason"
-            )
+            raise DomainError("a weighing that changes the mass needs a reason", field="reason")
         sample.mass_ug = measured_ug
         sample.save(update_fields=["mass_ug", "updated_at"])
         events_record(
@@ -311,7 +346,10 @@ def sample_weigh(*, actor, sample_id: int, measured_ug: int, reason: str = "") -
             reason=reason,
             events=[
                 PendingEvent(
-                    sample, EventKind.WEIGHED, mass_delta_ug=delta, data={"measured_ug": measured_ug}
+                    sample,
+                    EventKind.WEIGHED,
+                    mass_delta_ug=delta,
+                    data={"measured_ug": measured_ug},
                 )
             ],
         )
@@ -331,12 +369,12 @@ def sample_move(*, actor, sample_id: int, location_code: str, reason: str = "") 
                 field="sample",
             )
         if location.pk == sample.location_id:
-            raise Conflict(f"sample {sample.identifier} is already in {location.code}", field="location")
+            raise Conflict(
+                f"sample {sample.identifier} is already in {location.code}", field="location"
+            )
         sample.location = location
         sample.save(update_fields=["location", "updated_at"])
-        events_record(
-            actor=actor, reason=reason, events=[PendingEvent(sample, EventKind.MOVED)]
-        )
+        events_record(actor=actor, reason=reason, events=[PendingEvent(sample, EventKind.MOVED)])
         return sample
 
 

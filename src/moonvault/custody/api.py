@@ -17,7 +17,10 @@ router = Router(tags=["custody"])
 )
 def sample_timeline(request, identifier: str):
     sample = sample_get(identifier=identifier)
-    return {"identifier": sample.identifier, "events": list(selectors.sample_timeline(sample=sample))}
+    return {
+        "identifier": sample.identifier,
+        "events": list(selectors.sample_timeline(sample=sample)),
+    }
 
 
 @router.get("/ledger/head", response=LedgerHeadOut, auth=None, summary="The ledger's last event")

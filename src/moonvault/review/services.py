@@ -120,7 +120,7 @@ def review_submit(
 ) -> Review:
     require_role(actor, Role.REVIEWER)
     assignment = (
-        Assignment.objects.select_for_update()
+        Assignment.objects.select_for_update(of=("self",))
         .select_related("proposal__call")
         .filter(proposal_id=proposal_id, reviewer=actor)
         .first()

@@ -73,7 +73,7 @@ def loan_create(
     """Draw up the agreement for an approved proposal's allocated samples."""
     require_role(actor, Role.CURATOR)
     proposal = (
-        Proposal.objects.select_for_update()
+        Proposal.objects.select_for_update(of=("self",))
         .select_related("pi__person__institution")
         .filter(pk=proposal_id)
         .first()
@@ -229,7 +229,10 @@ def shipment_dispatch(
 ) -> Shipment:
     """Hand a packed container to a courier or a person; its samples are then in transit."""
     shipment = (
-        Shipment.objects.select_for_update().select_related("loan").filter(pk=shipment_id).first()
+        Shipment.objects.select_for_update(of=("self",))
+        .select_related("loan")
+        .filter(pk=shipment_id)
+        .first()
     )
     if shipment is None:
         raise NotFound(f"shipment {shipment_id} does not exist", field="shipment")

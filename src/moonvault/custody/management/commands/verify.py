@@ -1,11 +1,15 @@
 """`moonvault verify`: check chain, replay and conservation; exit non-zero on any failure."""
 
 import time
+from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError
 
 from moonvault.core.units import format_mass
 from moonvault.custody.verification import custody_verify
+
+# Auditors add these figures up; rounding to the milligram would hide the micrograms they check.
+exact_mass = partial(format_mass, places=9)
 
 
 class Command(BaseCommand):
@@ -26,10 +30,10 @@ class Command(BaseCommand):
         )
         for code, book in report.accounts.items():
             held = ", ".join(
-                f"{state} {format_mass(mass)}" for state, mass in book.by_state.items() if mass
+                f"{state} {exact_mass(mass)}" for state, mass in book.by_state.items() if mass
             )
             self.stdout.write(
-                f"  {code}: received {format_mass(book.received)} = held ({held or 'nothing'}) + "
-                f"consumed {format_mass(book.consumed)} + handling loss "
-                f"{format_mass(book.handling_loss)} − corrections {format_mass(book.corrections)}"
+                f"  {code}: received {exact_mass(book.received)} = held ({held or 'nothing'}) + "
+                f"consumed {exact_mass(book.consumed)} + handling loss "
+                f"{exact_mass(book.handling_loss)} − corrections {exact_mass(book.corrections)}"
             )
