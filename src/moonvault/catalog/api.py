@@ -69,4 +69,3 @@ def sample_genealogy(request, identifier: str):
         "children": list(selectors.sample_children(sample=sample)),
         "descendant_count": selectors.sample_descendants(sample=sample).count(),
     }
-

@@ -15,10 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from moonvault.core.db import ByteOrderCharField
 
 PATH_SEGMENT = 7  # base-36 digits per level: 36**7 ≈ 7.8e10 ids
-PATH_END = "~"
-MAX_DEPTH = (
-    255 // PATH_SEGMENT
-)  # levels a path column of 255 characters can hold  # sorts after every base-36 digit, so prefix + "~" bounds the descendant range
+PATH_END = "~"  # sorts after every base-36 digit, so prefix + "~" bounds the descendant range
+MAX_DEPTH = 255 // PATH_SEGMENT  # levels a path column of 255 characters can hold
 
 
 class IdConvention(models.TextChoices):

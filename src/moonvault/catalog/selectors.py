@@ -100,9 +100,9 @@ def sample_ancestors(*, sample: Sample) -> list[Sample]:
 
 def sample_descendants(*, sample: Sample) -> QuerySet[Sample]:
     """Every sample split from this one, at any depth, in genealogy order."""
-    return Sample.objects.filter(
-        path__gt=sample.path, path__lt=sample.path + PATH_END
-    ).order_by("path")
+    return Sample.objects.filter(path__gt=sample.path, path__lt=sample.path + PATH_END).order_by(
+        "path"
+    )
 
 
 def sample_children(*, sample: Sample) -> QuerySet[Sample]:

@@ -10,8 +10,8 @@ from django.db import transaction
 from django.db.models import Max
 
 from moonvault.catalog.models import (
-    MAX_DEPTH,
     HELD_IN_STORAGE,
+    MAX_DEPTH,
     Form,
     IdConvention,
     IdentifierCounter,
