@@ -152,17 +152,14 @@ class BulkLedger:
         """Write buffered rows inside the current transaction."""
         if connection.vendor == "postgresql":
             self._copy(Sample._meta.db_table, SAMPLE_COLUMNS, self.samples)
-            self._copy(CustodyEvent._meta.db_table, EVENT_COLUMNS, self.events)
         else:
             time_at = SAMPLE_COLUMNS.index("created_at"), SAMPLE_COLUMNS.index("updated_at")
             samples = [
                 tuple(_sqlite_time(v) if i in time_at else v for i, v in enumerate(row))
                 for row in self.samples
             ]
-            at = EVENT_COLUMNS.index("recorded_at")
-            events = [(*e[:at], _sqlite_time(e[at]), *e[at + 1 :]) for e in self.events]
             self._insert(Sample._meta.db_table, SAMPLE_COLUMNS, samples)
-            self._insert(CustodyEvent._meta.db_table, EVENT_COLUMNS, events)
+        self.insert_events(self.events)
         self.total_samples += len(self.samples)
         self.total_events += len(self.events)
         self.samples.clear()
@@ -188,6 +185,19 @@ class BulkLedger:
         self.flush()
         LedgerHead.objects.filter(pk=1).update(seq=self.seq, hash=self.prev)
         self.atomic.__exit__(None, None, None)
+
+    @classmethod
+    def insert_events(cls, rows: list[tuple]) -> None:
+        """Write event rows (EVENT_COLUMNS order) as they are, hashes included."""
+        if connection.vendor == "postgresql":
+            cls._copy(CustodyEvent._meta.db_table, EVENT_COLUMNS, rows)
+        else:
+            at = EVENT_COLUMNS.index("recorded_at")
+            cls._insert(
+                CustodyEvent._meta.db_table,
+                EVENT_COLUMNS,
+                [(*e[:at], _sqlite_time(e[at]), *e[at + 1 :]) for e in rows],
+            )
 
     @staticmethod
     def _copy(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:

@@ -10,8 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from moonvault.catalog.models import Sample, State, StorageLocation
-
-GENESIS_HASH = "0" * 64
+from moonvault.custody.chain import GENESIS_HASH
 
 
 class EventKind(models.TextChoices):
@@ -34,12 +33,6 @@ class EventKind(models.TextChoices):
     DESTROYED = "destroyed", _("Destroyed")
     LOST = "lost", _("Lost")
     FOUND = "found", _("Found")
-
-
-# How each kind may change a sample's mass; conservation is checked against these buckets.
-CREATION_KINDS = frozenset({EventKind.RECEIVED, EventKind.SPLIT_OFF})
-CORRECTION_KINDS = frozenset({EventKind.WEIGHED, EventKind.CORRECTED})
-CONSUMPTION_KINDS = frozenset({EventKind.CONSUMED, EventKind.DESTROYED})
 
 
 class CustodyEvent(models.Model):

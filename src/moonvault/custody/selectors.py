@@ -37,7 +37,7 @@ _CANONICAL_TIME = {
 }
 
 
-def events_stream(*, batch: int = 20_000) -> Iterator[tuple]:
+def events_stream(*, batch: int = 20_000, up_to: int | None = None) -> Iterator[tuple]:
     """Every event in chain order as a tuple of chain.FIELDS plus its hash, in bounded memory.
 
     Raw SQL with the timestamp formatted by the database: the ORM's per-row object and datetime
@@ -45,7 +45,9 @@ def events_stream(*, batch: int = 20_000) -> Iterator[tuple]:
     """
     sql = (
         f"SELECT {_STREAM_COLUMNS.format(recorded_at=_CANONICAL_TIME[connection.vendor])} "
-        f"FROM {CustodyEvent._meta.db_table} ORDER BY seq"
+        f"FROM {CustodyEvent._meta.db_table}"
+        + ("" if up_to is None else f" WHERE seq <= {int(up_to)}")
+        + " ORDER BY seq"
     )
     if connection.vendor == "postgresql":
         with transaction.atomic():
