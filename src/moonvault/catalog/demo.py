@@ -560,6 +560,15 @@ def demo_load() -> DemoSummary:
         curator = users[Role.CURATOR]
         demo_change_samples(actor=curator, missions=missions, locations=locations)
         demo_apollo(actor=curator)
+        # Rounds and loans build on the inventory; importing them here keeps the catalog app
+        # free of a module-level dependency on the apps that depend on it.
+        from moonvault.calls.demo import demo_rounds
+        from moonvault.loans.demo import demo_exhibition, demo_loans, demo_stock_check
+
+        rounds = demo_rounds(institutions=institutions, users=users, password=demo_password)
+        demo_loans(users=users, approved=rounds["approved"])
+        demo_exhibition(users=users)
+        demo_stock_check(users=users)
         verification = custody_verify()
         if not verification.ok:
             raise DomainError(

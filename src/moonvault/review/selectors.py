@@ -4,8 +4,11 @@ import statistics
 from dataclasses import dataclass
 from datetime import date
 
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
+from moonvault.accounts.models import Role
+from moonvault.accounts.selectors import user_has_role
 from moonvault.calls.models import Call, Proposal, ProposalStatus
 from moonvault.core.errors import NotFound
 from moonvault.loans.models import Authorship
@@ -90,7 +93,7 @@ def is_conflicted(*, reviewer, proposal: Proposal) -> bool:
 def proposal_team_view(*, reviewer, proposal_id: int) -> TeamView:
     """Title and team only, for a panel member who has not been found conflicted."""
     proposal = panel_proposal(reviewer, proposal_id)
-    if automatic_conflicts(reviewer=reviewer, proposal=proposal):
+    if is_conflicted(reviewer=reviewer, proposal=proposal):
         raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
     team = [(proposal.pi.get_full_name() or proposal.pi.get_username(), "", "PI")]
     team += [(m.name, m.institution_name, m.country) for m in proposal.team.all()]
@@ -147,15 +150,18 @@ def reviewer_assignments(*, reviewer) -> QuerySet[Assignment]:
 
 def declarations_due(*, reviewer) -> QuerySet[Proposal]:
     """Proposals of the reviewer's panels that await a conflict declaration."""
-    return (
+    due = (
         Proposal.objects.filter(
             call__panel=reviewer, status__in=[ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW]
         )
         .exclude(declarations__reviewer=reviewer)
         .exclude(Q(pi=reviewer) | Q(team__user=reviewer))
-        .select_related("call")
+        .select_related("call", "pi__person__institution")
         .distinct()
     )
+    # An automatic conflict needs no declaration, and the reviewer must not even see the title.
+    conflicted = [p.pk for p in due if automatic_conflicts(reviewer=reviewer, proposal=p)]
+    return due.exclude(pk__in=conflicted)
 
 
 @dataclass(frozen=True)
@@ -212,3 +218,126 @@ def ranking_figures(*, call: Call) -> list[RankFigures]:
     ]
     figures.sort(key=lambda f: (-f.corrected_mean, -f.raw_mean, f.proposal.pk))
     return figures
+
+
+@dataclass(frozen=True)
+class ReviewsView:
+    """The reviews of a proposal as one person may see them."""
+
+    proposal: Proposal
+    reviews: list[Review]
+    # The committee's view: reviewer names and the confidential comments to the committee.
+    confidential: bool
+
+
+def reviews_for(*, viewer, proposal_id: int) -> ReviewsView:
+    """The committee sees every review in full. An assigned reviewer who is not conflicted sees
+    the scores and comments to the applicant of every review once their own is submitted, none
+    before. Anyone else, a conflicted reviewer included, is told the proposal does not exist.
+    """
+    if user_has_role(viewer, Role.COMMITTEE):
+        proposal = (
+            Proposal.objects.filter(pk=proposal_id).exclude(status=ProposalStatus.DRAFT).first()
+        )
+        if proposal is None:
+            raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+        reviews = Review.objects.filter(assignment__proposal=proposal)
+        return ReviewsView(
+            proposal, list(reviews.select_related("assignment__reviewer").order_by("id")), True
+        )
+    proposal = proposal_for_reviewer(reviewer=viewer, proposal_id=proposal_id)
+    visible = reviews_visible_to_reviewer(reviewer=viewer, proposal=proposal)
+    return ReviewsView(proposal, list(visible.order_by("id")), False)
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+
+def reviewer_candidates() -> QuerySet[User]:
+    """Everyone who may sit on a review panel."""
+    return User.objects.filter(groups__name=Role.REVIEWER.value, is_active=True).order_by(
+        "username"
+    )
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    reviewer: User
+    assignment_id: int | None
+    reviewed: bool
+    automatic_conflicts: list[str]
+    declared_conflict: str | None
+
+    @property
+    def conflicted(self) -> bool:
+        return bool(self.automatic_conflicts) or self.declared_conflict is not None
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    proposal: Proposal
+    cells: list[MatrixCell]
+    assigned: int
+    free: int
+    reachable: int
+    needed: int
+
+    @property
+    def short(self) -> bool:
+        return self.reachable < self.needed
+
+
+@dataclass(frozen=True)
+class AssignmentMatrix:
+    reviewers: list[tuple[User, int]]
+    rows: list[MatrixRow]
+
+
+def assignment_matrix(*, call: Call) -> AssignmentMatrix:
+    """Proposals under review × panel reviewers: who is assigned, who is conflicted and why.
+
+    Per proposal: how many panel reviewers are free of conflicts, and how many of those can still
+    count (assigned already, or with room under the load cap); fewer than needed means the
+    proposal cannot be covered.
+    """
+    reviewers = list(call.panel.select_related("person__institution").order_by("username"))
+    proposals = list(
+        call.proposals.filter(status=ProposalStatus.UNDER_REVIEW)
+        .select_related("pi__person__institution", "call")
+        .prefetch_related("team")
+        .order_by("id")
+    )
+    assignments = {
+        (a.proposal_id, a.reviewer_id): a
+        for a in Assignment.objects.filter(proposal__call=call).select_related("review")
+    }
+    load = {r.pk: 0 for r in reviewers}
+    for _, reviewer_id in assignments:
+        if reviewer_id in load:
+            load[reviewer_id] += 1
+    declared = {
+        (d.proposal_id, d.reviewer_id): d.reason
+        for d in ConflictDeclaration.objects.filter(proposal__call=call, conflicted=True)
+    }
+    k = call.reviewers_per_proposal
+    rows = []
+    for proposal in proposals:
+        cells = []
+        for reviewer in reviewers:
+            assignment = assignments.get((proposal.pk, reviewer.pk))
+            cells.append(
+                MatrixCell(
+                    reviewer=reviewer,
+                    assignment_id=assignment.pk if assignment else None,
+                    reviewed=bool(assignment and hasattr(assignment, "review")),
+                    automatic_conflicts=automatic_conflicts(reviewer=reviewer, proposal=proposal),
+                    declared_conflict=declared.get((proposal.pk, reviewer.pk)),
+                )
+            )
+        free = [c for c in cells if not c.conflicted]
+        reachable = sum(
+            1 for c in free if c.assignment_id or load[c.reviewer.pk] < call.max_reviewer_load
+        )
+        assigned = sum(1 for c in cells if c.assignment_id)
+        rows.append(MatrixRow(proposal, cells, assigned, len(free), reachable, k))
+    return AssignmentMatrix([(r, load[r.pk]) for r in reviewers], rows)

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from moonvault.web import views
 
@@ -10,4 +10,7 @@ urlpatterns = [
     path("missions/", views.missions, name="missions"),
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("calls/", include("moonvault.calls.urls")),
+    path("review/", include("moonvault.review.urls")),
+    path("loans/", include("moonvault.loans.urls")),
 ]

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from moonvault.catalog.demo import DemoAlreadyLoaded, demo_load
 from moonvault.core.errors import DomainError
@@ -22,7 +23,9 @@ class Command(BaseCommand):
                 "load-demo creates users whose passwords are published; it runs only with DEBUG=1"
             )
         try:
-            summary = demo_load()
+            # The demo's notifications would flood the console; they go to a discarded outbox.
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+                summary = demo_load()
         except DemoAlreadyLoaded as exc:
             self.stdout.write(f"{exc.message}; nothing changed.")
             return

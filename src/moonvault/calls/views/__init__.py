@@ -1,0 +1,1 @@
+"""The pages of allocation rounds: public, applicant and committee."""
