@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.test.utils import override_settings
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.services import institution_create, person_create
@@ -9,6 +10,19 @@ from moonvault.catalog.models import Form, IdConvention, Mission, Pool, StorageL
 from moonvault.catalog.services import NewSample, sample_receive
 
 GRAM = 1_000_000
+
+
+@pytest.fixture(autouse=True, scope="session")
+def test_settings(tmp_path_factory):
+    """Fast password hashing (tests create many users; a deliberately slow hasher would dominate
+    the suite's time) and uploads kept out of the project's var/ folder."""
+    overrides = override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        MEDIA_ROOT=tmp_path_factory.mktemp("media"),
+    )
+    overrides.enable()
+    yield
+    overrides.disable()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,10 +8,14 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, django_auth
 
+from moonvault.accounts.api import router as accounts_router
 from moonvault.accounts.selectors import user_for_token
+from moonvault.calls.api import router as calls_router
 from moonvault.catalog.api import router as catalog_router
 from moonvault.core.errors import DomainError
 from moonvault.custody.api import router as custody_router
+from moonvault.loans.api import router as loans_router
+from moonvault.review.api import router as review_router
 
 
 class TokenAuth(HttpBearer):
@@ -43,7 +47,11 @@ def error_body(detail: str, errors: list[dict]) -> dict:
 
 
 def _field_from_loc(loc) -> str | None:
-    parts = [str(p) for p in loc if p not in {"query", "body", "path", "form", "header"}]
+    # Only the first element says where the input came from; a field may itself be named "form".
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"query", "body", "path", "form", "file", "header", "cookie"}:
+        # A JSON body is one schema parameter; its name in the handler means nothing to a caller.
+        parts = parts[2:] if parts[0] == "body" and len(parts) > 2 else parts[1:]
     return ".".join(parts) or None
 
 
@@ -62,23 +70,35 @@ def on_domain_error(request, exc: DomainError):
 @api.exception_handler(AuthenticationError)
 def on_authentication_error(request, exc):
     return api.create_response(
-        request, error_body("authentication required", [{"field": None, "message": "log in or send a bearer token"}]), status=401
+        request,
+        error_body(
+            "authentication required", [{"field": None, "message": "log in or send a bearer token"}]
+        ),
+        status=401,
     )
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     return api.create_response(
-        request, error_body(str(exc), [{"field": None, "message": str(exc)}]), status=exc.status_code
+        request,
+        error_body(str(exc), [{"field": None, "message": str(exc)}]),
+        status=exc.status_code,
     )
 
 
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
     return api.create_response(
-        request, error_body("not found", [{"field": None, "message": str(exc) or "not found"}]), status=404
+        request,
+        error_body("not found", [{"field": None, "message": str(exc) or "not found"}]),
+        status=404,
     )
 
 
 api.add_router("/", catalog_router)
 api.add_router("/", custody_router)
+api.add_router("/", accounts_router)
+api.add_router("/", calls_router)
+api.add_router("/", review_router)
+api.add_router("/", loans_router)

@@ -143,6 +143,8 @@ STORAGES = {
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "moonvault@localhost")
+# Absolute links in documents that leave the site: QR labels, certificates.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -21,8 +21,6 @@ DEMO_DOC = Path(__file__).resolve().parents[2] / "docs" / "demo.md"
 @pytest.fixture
 def demo_settings(settings):
     settings.DEBUG = True
-    # The demo creates five users; the production hasher would dominate the test's time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return settings
 
 

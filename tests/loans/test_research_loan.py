@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from moonvault.accounts.models import Person
 from moonvault.allocation.services import plan_apply, plan_decide, plan_propose
-from moonvault.calls.models import CallStatus, ProposalStatus
+from moonvault.calls.models import CallStatus
 from moonvault.calls.services import call_transition, eligibility_checks
 from moonvault.catalog.models import Sample, State, StorageLocation
 from moonvault.core.errors import Conflict, DomainError

@@ -20,12 +20,6 @@ PASSWORD = "moon-dust-and-basalt-42"
 MG = 1_000
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # Hashing strength is not under test here; seven accounts per test add up otherwise.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def people(db, mission_ce5):
     naoc = institution_create(name="National Astronomical Observatories", country="CN")

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from moonvault.calls import services as calls
-from moonvault.calls.models import Proposal, ProposalStatus
+from moonvault.calls.models import CallStatus, Proposal, ProposalStatus
 from moonvault.catalog.models import Form, Pool
 from tests.web_rounds.conftest import MG, complete_proposal, log_in
 
@@ -273,7 +273,19 @@ def test_after_the_decision_the_applicant_sees_amounts_reasons_and_comments(
         comment="Well argued.",
     )
     log_in(client, people.applicant)
-    response = client.get(reverse("calls:proposal-detail", args=[proposal.pk]))
+    url = reverse("calls:proposal-detail", args=[proposal.pk])
+    assert "250 mg" not in client.get(url).content.decode(), "shown before publication"
+    second = round_in_ranking.second
+    calls.proposal_decide(
+        actor=people.committee,
+        proposal_id=second.pk,
+        approved={},
+        reasons={i.pk: "ranked 2 of 2; nothing left" for i in second.items.all()},
+    )
+    calls.call_transition(
+        actor=people.committee, call_id=proposal.call_id, to_status=CallStatus.DECIDED
+    )
+    response = client.get(url)
     body = response.content.decode()
     assert "Partly approved" in body
     assert "250 mg" in body

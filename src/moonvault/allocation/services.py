@@ -28,6 +28,7 @@ from moonvault.catalog.models import DIVISIBLE_FORMS, Mission, Sample, State
 from moonvault.catalog.services import ChildSpec, sample_split
 from moonvault.catalog.transitions import samples_transition
 from moonvault.core.errors import Conflict, DomainError, NotFound
+from moonvault.core.units import check_mass
 from moonvault.review.models import RankEntry
 
 DEFAULT_HANDLING_LOSS_UG = 50
@@ -163,8 +164,7 @@ def plan_propose(
     if AllocationPlan.objects.filter(call=call, status=AllocationPlan.Status.APPLIED).exists():
         raise Conflict("this call's plan is already applied", field="call")
     for name, value in (("handling_loss_ug", handling_loss_ug), ("min_split_ug", min_split_ug)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise DomainError("a whole, non-negative number of micrograms", field=name)
+        check_mass(value, name, allow_zero=True)
     pinned, excluded = list(dict.fromkeys(pinned)), list(dict.fromkeys(excluded))
     known = set(RequestedItem.objects.filter(proposal__call=call).values_list("pk", flat=True))
     for name, ids in (("pinned", pinned), ("excluded", excluded)):
@@ -335,4 +335,3 @@ def plan_decide(*, actor, plan_id: int, comment: str = "") -> int:
         )
         decided += 1
     return decided
-

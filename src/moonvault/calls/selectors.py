@@ -245,10 +245,12 @@ class ApplicantFeedback:
 def proposal_feedback(*, proposal: Proposal) -> ApplicantFeedback | None:
     """The decision, approved amounts, reasons for cuts and the reviewers' comments to the PI.
 
-    Nothing before the committee has decided. Reviewers stay anonymous and their confidential
-    comments to the committee are left out.
+    Nothing before the committee publishes its decisions (the call is decided): until then a
+    decision may still change. Reviewers stay anonymous and their confidential comments to the
+    committee are left out.
     """
-    if proposal.status not in DECIDED_STATUSES:
+    published = proposal.call.status in {CallStatus.DECIDED, CallStatus.CLOSED_OUT}
+    if proposal.status not in DECIDED_STATUSES or not published:
         return None
     decision = Decision.objects.filter(proposal=proposal).prefetch_related("items").first()
     if decision is None:

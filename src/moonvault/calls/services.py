@@ -30,6 +30,7 @@ from moonvault.catalog.models import DIVISIBLE_FORMS, Form, Mission, Pool, Sampl
 from moonvault.core.errors import Conflict, DomainError, FieldProblem, NotFound
 from moonvault.core.identifiers import normalize_doi
 from moonvault.core.notify import notify
+from moonvault.core.units import check_count, check_mass
 from moonvault.review.selectors import reviews_missing
 from moonvault.review.services import ranking_compute
 
@@ -54,6 +55,15 @@ PROPOSAL_TEXT_FIELDS = (
     "data_sharing_plan",
 )
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+MAX_UNITS = 1000  # whole units per requested item
+
+
+def _check_lengths(model, **values: str) -> None:
+    """Refuse text longer than its column holds, naming the field, before the database would."""
+    for name, value in values.items():
+        limit = model._meta.get_field(name).max_length
+        if limit and len(value) > limit:
+            raise DomainError(f"at most {limit} characters", field=name)
 
 
 def _call_locked(call_id: int) -> Call:
@@ -97,6 +107,7 @@ def call_create(
     require_role(actor, Role.COMMITTEE)
     if not title.strip():
         raise DomainError("a call needs a title", field="title")
+    _check_lengths(Call, title=title.strip(), title_zh=title_zh.strip())
     mission_rows = list(Mission.objects.filter(code__in=missions))
     missing = set(missions) - {m.code for m in mission_rows}
     if missing or not missions:
@@ -108,19 +119,18 @@ def call_create(
         raise DomainError(
             "offer at least one pool and one form", field="pools" if not pools else "forms"
         )
-    if release_budget_ug <= 0:
-        raise DomainError("the release budget must be positive", field="release_budget_ug")
-    if not 0 < per_proposal_cap_ug <= release_budget_ug:
+    check_mass(release_budget_ug, "release_budget_ug")
+    check_mass(per_proposal_cap_ug, "per_proposal_cap_ug")
+    if per_proposal_cap_ug > release_budget_ug:
         raise DomainError(
             "the per-proposal cap must be positive and within the budget",
             field="per_proposal_cap_ug",
         )
-    if reviewers_per_proposal < 1:
-        raise DomainError("at least one reviewer per proposal", field="reviewers_per_proposal")
-    if max_reviewer_load < 1:
-        raise DomainError("a reviewer must be able to take a proposal", field="max_reviewer_load")
-    if country_share_cap_pct is not None and not 1 <= country_share_cap_pct <= 100:
-        raise DomainError("a share cap is between 1 and 100 %", field="country_share_cap_pct")
+    check_count(reviewers_per_proposal, "reviewers_per_proposal", low=1, high=20)
+    check_count(max_reviewer_load, "max_reviewer_load", low=1, high=500)
+    check_count(coauthor_window_years, "coauthor_window_years", high=50)
+    if country_share_cap_pct is not None:
+        check_count(country_share_cap_pct, "country_share_cap_pct", low=1, high=100)
     if not proposals_due.date() <= review_due <= decision_due:
         raise DomainError(
             "dates must run: proposals due, then reviews due, then decision", field="review_due"
@@ -193,6 +203,8 @@ def call_transition(*, actor, call_id: int, to_status: str, reason: str = "") ->
     call.save(update_fields=["status"])
     if to_status == CallStatus.RANKING:
         ranking_compute(actor=actor, call_id=call.pk)
+    if to_status == CallStatus.DECIDED:
+        _announce_decisions(call)
     return call
 
 
@@ -311,10 +323,8 @@ def proposal_update(
     unknown = set(fields) - set(PROPOSAL_TEXT_FIELDS)
     if unknown:
         raise DomainError(f"unknown field {sorted(unknown)[0]}", field=sorted(unknown)[0])
+    _check_lengths(Proposal, **fields)
     for name, value in fields.items():
-        limit = Proposal._meta.get_field(name).max_length
-        if limit and len(value) > limit:
-            raise DomainError(f"at most {limit} characters", field=name)
         setattr(proposal, name, value)
     if all_or_nothing is not None:
         proposal.all_or_nothing = all_or_nothing
@@ -350,6 +360,12 @@ def team_member_add(
         raise DomainError("country must be a two-letter ISO 3166 code", field="country")
     if not institution_name.strip():
         raise DomainError("name the team member's institution", field="institution_name")
+    _check_lengths(
+        TeamMember,
+        name=name.strip(),
+        email=email.strip(),
+        institution_name=institution_name.strip(),
+    )
     return TeamMember.objects.create(
         proposal=proposal,
         user=user,
@@ -368,10 +384,9 @@ def method_add(
     proposal = _proposal_for_pi(actor, proposal_id)
     if not technique.strip():
         raise DomainError("name the technique", field="technique")
-    if isinstance(mass_ug, bool) or not isinstance(mass_ug, int) or mass_ug < 0:
-        raise DomainError(
-            "mass must be a whole, non-negative number of micrograms", field="mass_ug"
-        )
+    if len(technique.strip()) > Method._meta.get_field("technique").max_length:
+        raise DomainError("at most 200 characters", field="technique")
+    check_mass(mass_ug, "mass_ug", allow_zero=True)
     if destructive and mass_ug == 0:
         raise DomainError("a destructive technique consumes some mass", field="mass_ug")
     return Method.objects.create(
@@ -419,13 +434,9 @@ def item_add(
         raise DomainError("the call does not offer that purpose pool", field="pool")
     if form not in call.forms:
         raise DomainError("the call does not offer that sample form", field="form")
-    for name, value in (
-        ("requested_mass_ug", requested_mass_ug),
-        ("minimum_mass_ug", minimum_mass_ug),
-        ("units", units),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise DomainError("must be a whole, non-negative number", field=name)
+    check_mass(requested_mass_ug, "requested_mass_ug", allow_zero=True)
+    check_mass(minimum_mass_ug, "minimum_mass_ug", allow_zero=True)
+    check_count(units, "units", high=MAX_UNITS)
     if form in DIVISIBLE_FORMS:
         if requested_mass_ug <= 0:
             raise DomainError("request a mass greater than zero", field="requested_mass_ug")
@@ -796,10 +807,16 @@ def proposal_decide(
     proposal.status = outcome
     proposal.save(update_fields=["status", "updated_at"])
     _record(proposal, str(outcome), actor, comment)
-    notify(
-        [proposal.pi],
-        f"Decision: {proposal.title}",
-        f"The committee's decision on your proposal: {proposal.get_status_display()}. "
-        "The details and reviewers' comments are on your proposal page.",
-    )
     return decision
+
+
+def _announce_decisions(call: Call) -> None:
+    """Applicants hear of decisions when the committee publishes them, all at once."""
+    for proposal in call.proposals.filter(status__in=DECIDED_STATUSES).select_related("pi"):
+        notify(
+            [proposal.pi],
+            f"Decision: {proposal.title}",
+            f"The committee's decision on your proposal: {proposal.get_status_display()}. "
+            "The approved masses, the reasons for any cut and the reviewers' comments are on "
+            "your proposal page.",
+        )

@@ -36,7 +36,9 @@ class Mission(models.Model):
     returned_on = models.DateField(_("return date"), null=True, blank=True)
     returned_mass_ug = models.BigIntegerField(_("returned mass (µg)"))
     reserve_pct = models.PositiveSmallIntegerField(
-        _("reserve (% of returned mass never allocated)"), default=0
+        # xgettext:no-python-format
+        _("reserve (% of returned mass never allocated)"),
+        default=0,
     )
     id_convention = models.CharField(
         max_length=8, choices=IdConvention.choices, default=IdConvention.SUFFIX

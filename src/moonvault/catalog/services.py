@@ -23,6 +23,7 @@ from moonvault.catalog.models import (
     path_segment,
 )
 from moonvault.core.errors import Conflict, DomainError, NotFound
+from moonvault.core.units import check_mass
 from moonvault.custody.models import EventKind
 from moonvault.custody.services import PendingEvent, events_record, ledger_lock
 
@@ -68,17 +69,6 @@ def _creation_data(sample: Sample) -> dict:
         "pool": sample.pool,
         "pristine": sample.pristine,
     }
-
-
-def _check_mass(value, field: str, *, allow_zero: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DomainError("mass must be a whole number of micrograms", field=field)
-    if value < 0 or (value == 0 and not allow_zero):
-        raise DomainError(
-            "mass must not be negative" if value < 0 else "mass must be greater than zero",
-            field=field,
-        )
-    return value
 
 
 def _check_choice(value: str, choices, field: str) -> str:
@@ -178,7 +168,7 @@ def samples_receive(
             field = f"samples[{i}]" if len(samples) > 1 else ""
             prefix = f"{field}." if field else ""
             taken.add(_check_identifier(new.identifier, prefix + "identifier", taken, in_use))
-            _check_mass(new.mass_ug, prefix + "mass_ug", allow_zero=allow_zero_mass)
+            check_mass(new.mass_ug, prefix + "mass_ug", allow_zero=allow_zero_mass)
             _check_choice(new.form, Form, prefix + "form")
             _check_choice(new.pool, Pool, prefix + "pool")
             if new.location is None:
@@ -239,9 +229,9 @@ def sample_split(
     """Take portions from a sample. Children plus the handling loss equal the mass taken."""
     if not children:
         raise DomainError("a split needs at least one child", field="children")
-    _check_mass(loss_ug, "loss_ug", allow_zero=True)
+    check_mass(loss_ug, "loss_ug", allow_zero=True)
     for i, child in enumerate(children):
-        _check_mass(child.mass_ug, f"children[{i}].mass_ug")
+        check_mass(child.mass_ug, f"children[{i}].mass_ug")
         if child.form:
             _check_choice(child.form, Form, f"children[{i}].form")
         if child.pool:
@@ -327,7 +317,7 @@ WEIGHABLE_STATES = frozenset({State.STORED, State.ALLOCATED, State.ON_LOAN, Stat
 
 def sample_weigh(*, actor, sample_id: int, measured_ug: int, reason: str = "") -> Sample:
     """Record a re-weighing; a difference is a weighing correction and needs a reason."""
-    _check_mass(measured_ug, "measured_ug", allow_zero=True)
+    check_mass(measured_ug, "measured_ug", allow_zero=True)
     with transaction.atomic():
         sample = _locked_sample(sample_id)
         if sample.state not in WEIGHABLE_STATES:
@@ -386,7 +376,7 @@ def sample_consume(
     *, actor, sample_id: int, mass_ug: int, technique: str, reason: str = ""
 ) -> Sample:
     """Record mass used up by a destructive analysis."""
-    _check_mass(mass_ug, "mass_ug")
+    check_mass(mass_ug, "mass_ug")
     if not technique.strip():
         raise DomainError("name the analytical technique", field="technique")
     with transaction.atomic():

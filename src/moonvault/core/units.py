@@ -38,3 +38,30 @@ def format_mass(micrograms: int, *, places: int = 3) -> str:
     value, unit = readable_unit(micrograms)
     text = f"{value:,.{places}f}".rstrip("0").rstrip(".") if unit != "µg" else f"{value:,}"
     return f"{text} {unit}"
+
+
+# Far above any sample (the Apollo collection is 382 kg) and far below a 64-bit column's limit.
+MAX_MASS_UG = 10**15
+
+
+def check_mass(value, field: str, *, allow_zero: bool = False) -> int:
+    """A mass as services accept it: a whole, positive (or zero) number of micrograms."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError("mass must be a whole number of micrograms", field=field)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise DomainError(
+            "mass must not be negative" if value < 0 else "mass must be greater than zero",
+            field=field,
+        )
+    if value > MAX_MASS_UG:
+        raise DomainError("mass is implausibly large", field=field)
+    return value
+
+
+def check_count(
+    value, field: str, *, low: int = 0, high: int = 1000, noun: str = "a whole number"
+) -> int:
+    """A whole number within bounds: units, scores, loads."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise DomainError(f"{noun} from {low} to {high}", field=field)
+    return value

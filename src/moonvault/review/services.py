@@ -10,6 +10,7 @@ from moonvault.allocation.optimizer import Reviewer as OptimizerReviewer
 from moonvault.calls.models import Call, CallStatus, Proposal, ProposalAction, ProposalStatus
 from moonvault.core.errors import Conflict, DomainError, FieldProblem, NotFound, PermissionDenied
 from moonvault.core.notify import notify
+from moonvault.core.units import check_count
 from moonvault.review.models import SCORE_RANGE, Assignment, ConflictDeclaration, RankEntry, Review
 from moonvault.review.selectors import (
     automatic_conflicts,
@@ -102,9 +103,7 @@ def assignment_remove(*, actor, assignment_id: int) -> None:
 
 def _check_score(value, field: str) -> int:
     low, high = SCORE_RANGE
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise DomainError(f"score from {low} to {high}", field=field)
-    return value
+    return check_count(value, field, low=low, high=high, noun="score")
 
 
 @transaction.atomic

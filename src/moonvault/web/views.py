@@ -3,14 +3,19 @@
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views.decorators.vary import vary_on_headers
 
 from moonvault.catalog import selectors
 from moonvault.catalog.models import Form, Pool, State
 from moonvault.core.errors import DomainError, NotFound
-from moonvault.core.units import parse_mass
+from moonvault.core.units import MICROGRAMS_PER, parse_mass
 from moonvault.custody.selectors import ledger_head, sample_timeline
 
 PAGE_SIZE = 50
+MASS_UNITS = ["kg", "g", "mg", "ug"]
+# The catalog's query parameters, and the selector fields they feed where the names differ.
+FILTER_PARAMS = ["q", "mission", "form", "pool", "state", "mass_min", "mass_max", "unit"]
+PARAM_OF_FIELD = {"mass_min_ug": "mass_min", "mass_max_ug": "mass_max"}
 
 
 def home(request):
@@ -29,9 +34,13 @@ def _mass_param(request, name: str) -> int | None:
     text = request.GET.get(name, "").strip()
     if not text:
         return None
-    return parse_mass(text, request.GET.get("unit", "g"), field=name)
+    unit = request.GET.get("unit", "g")
+    if unit not in MICROGRAMS_PER:
+        raise DomainError(f"unknown mass unit {unit!r}", field="unit")
+    return parse_mass(text, unit, field=name)
 
 
+@vary_on_headers("HX-Request")
 def catalog(request):
     errors = {}
     page = None
@@ -49,7 +58,8 @@ def catalog(request):
             request.GET.get("page")
         )
     except DomainError as exc:
-        errors = {p.field: p.message for p in exc.problems}
+        for problem in exc.problems:
+            errors[PARAM_OF_FIELD.get(problem.field, problem.field)] = problem.message
     params = request.GET.copy()
     params.pop("page", None)
     template = "web/_sample_table.html" if request.htmx else "web/catalog.html"
@@ -59,11 +69,16 @@ def catalog(request):
         {
             "page": page,
             "errors": errors,
+            # One slot per filter, so that a partial answer also clears errors already fixed.
+            "field_errors": [(name, errors.get(name, "")) for name in FILTER_PARAMS],
+            "other_errors": [m for f, m in errors.items() if f not in FILTER_PARAMS],
             "params": params.urlencode(),
             "missions": selectors.mission_list(),
             "forms": Form.choices,
             "pools": Pool.choices,
             "states": State.choices,
+            "units": MASS_UNITS,
+            "unit": request.GET.get("unit", "g"),
         },
         status=400 if errors else 200,
     )
@@ -80,7 +95,7 @@ def sample_detail(request, identifier: str):
         {
             "sample": sample,
             "ancestors": selectors.sample_ancestors(sample=sample),
-            "children": selectors.sample_children(sample=sample),
+            "children": list(selectors.sample_children(sample=sample)),
             "descendant_count": selectors.sample_descendants(sample=sample).count(),
             "events": sample_timeline(sample=sample),
         },

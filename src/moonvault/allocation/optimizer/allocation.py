@@ -31,9 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import LinearConstraint, milp
-from scipy.sparse.csgraph import maximum_flow
+from ortools.graph.python import max_flow, min_cost_flow
+from scipy.optimize import LinearConstraint
 
 from .model import (
     BELOW_MINIMUM,
@@ -55,6 +54,9 @@ from .model import (
     format_mass,
 )
 
+STAGE1_SHARE = 0.5
+# Resolution of the subset sums in _pack_tight.
+_GRID = 100_000
 STAGE2_GAP = 1e-3
 STAGE3_TOLERANCE = 1e-6
 _FEASIBLE, _INFEASIBLE, _TIMEOUT = "feasible", "infeasible", "timeout"
@@ -85,9 +87,10 @@ class _Refusal:
 class _RankRule:
     """Incremental state of stage 1: the funded set and one feasible allocation of it."""
 
-    def __init__(self, inst: Instance, decision_time: float):
+    def __init__(self, inst: Instance, decision_time: float, deadline: float):
         self.inst = inst
         self.decision_time = decision_time
+        self.deadline = deadline
         self.alloc: dict[int, list[tuple[int, int]]] = {}
         self.used = np.zeros(len(inst.avail), dtype=np.int64)
         self.usage: dict[str, int] = dict.fromkeys(inst.countries, 0)
@@ -199,9 +202,12 @@ class _RankRule:
         inst = self.inst
         lower = {r: inst.requests[r].minimum_mass for r in reqs}
         model = build_model(inst, reqs, lower, budget, caps, objective)
+        left = min(self.decision_time, self.deadline - time.perf_counter())
+        if left <= 0:
+            return _TIMEOUT, None
         self.milp_calls += 1
         # Any feasible allocation decides the unit; the mass objective only needs to be good.
-        res = model.solve(self.decision_time, gap=0.05)
+        res = model.solve(left, gap=0.05)
         if res.x is None:
             return (_INFEASIBLE if res.status == 2 else _TIMEOUT), None
         solution = model.portions(res.x)
@@ -229,39 +235,186 @@ class _RankRule:
     def _relaxation_infeasible(self, reqs: list[int]) -> bool:
         """Max-flow test of a relaxation on fresh sources; True proves the set infeasible.
 
-        Relaxed: portions may be any size, handling loss only caps each portion, and a whole unit
-        needs only the mass of its smallest eligible sample, from any of them.
+        Every divisible request has at least one portion, so it needs its least mass plus one
+        handling loss from its sources; further losses, the minimum split mass and the
+        exclusivity of whole units are relaxed (a whole unit needs only the mass of its smallest
+        eligible sample, from any of them).
         """
         inst = self.inst
-        demand, pair_r, pair_s, pair_cap = [], [], [], []
+        graph = max_flow.SimpleMaxFlow()
+        n = len(reqs)
+        demand = 0
         for i, r in enumerate(reqs):
             req = inst.requests[r]
             usable = inst.usable(r)
-            demand.append(inst.lower_mass(r) if req.whole_unit or len(usable) else 1)
-            pair_r.append(np.full(len(usable), i))
-            pair_s.append(usable)
-            if req.whole_unit:
-                pair_cap.append(inst.avail[usable])
-            else:
-                pair_cap.append(np.minimum(inst.avail[usable] - inst.loss, req.requested_mass))
-        pair_r, pair_s = np.concatenate(pair_r), np.concatenate(pair_s)
-        pair_cap = np.concatenate(pair_cap)
-        srcs, s_node = np.unique(pair_s, return_inverse=True)
-        n_req = len(reqs)
-        src_cap = inst.avail[srcs]
-        demand = np.array(demand, dtype=np.int64)
-        if max(demand.sum(), src_cap.sum(), 0) >= np.iinfo(np.int32).max:
-            return False
-        n_nodes = 2 + n_req + len(srcs)
-        tail = np.concatenate(
-            [np.zeros(n_req, np.int64), 2 + pair_r, 2 + n_req + np.arange(len(srcs))]
+            if not len(usable):
+                return True
+            need = inst.lower_mass(r) + (0 if req.whole_unit else inst.loss)
+            demand += need
+            graph.add_arc_with_capacity(0, 2 + i, need)
+            cap = inst.avail[usable]
+            if not req.whole_unit:
+                cap = np.minimum(cap, req.requested_mass + inst.loss)
+            graph.add_arcs_with_capacity(np.full(len(usable), 2 + i), 2 + n + usable, cap)
+        srcs = np.unique(np.concatenate([inst.usable(r) for r in reqs]))
+        graph.add_arcs_with_capacity(2 + n + srcs, np.ones(len(srcs), np.int64), inst.avail[srcs])
+        graph.solve(0, 1)
+        return graph.optimal_flow() < demand
+
+    def _pack(self, reqs: list[int], reserve: bool) -> dict[int, list[tuple[int, int]]] | None:
+        """A placement of ``reqs`` (a whole component) on fresh sources at least masses, or None.
+
+        Whole units keep their sources (new ones take the smallest free sample). Divisible
+        requests are routed by a min-cost flow that charges one handling loss per request and
+        prefers the portions already cut; requests the flow splits then need one more loss per
+        extra portion, taken from the slack of their sources. A sufficient test only: None
+        proves nothing.
+        """
+        inst = self.inst
+        placed = self._place_whole_units(reqs)
+        if placed is None:
+            return None
+        out, free, div = placed
+        if not div:
+            return out
+        flow = min_cost_flow.SimpleMinCostFlow()
+        sink, n = len(free), len(div)
+        tails, heads, caps, costs = [], [], [], []
+        need = np.array([inst.lower_mass(r) + inst.loss for r in div], dtype=np.int64)
+        for i, r in enumerate(div):
+            usable = inst.usable(r)
+            usable = usable[free[usable] - inst.loss >= inst.min_split]
+            mine = {s for s, _ in self.alloc.get(r, [])}
+            tails.append(np.full(len(usable), sink + 1 + i))
+            heads.append(usable)
+            caps.append(np.minimum(free[usable], inst.requests[r].requested_mass + inst.loss))
+            costs.append(np.array([0 if int(s) in mine else 1 for s in usable], dtype=np.int64))
+        srcs = np.unique(np.concatenate(heads))
+        tails.append(srcs)
+        heads.append(np.full(len(srcs), sink))
+        # Holding back one loss per source pays for the splits of a forest-shaped flow: rooted
+        # at a source, each extra portion of a request leads to a distinct child source.
+        caps.append(np.maximum(free[srcs] - inst.loss, 0) if reserve else free[srcs])
+        costs.append(np.zeros(len(srcs), np.int64))
+        flow.add_arcs_with_capacity_and_unit_cost(
+            *(np.concatenate(part) for part in (tails, heads, caps, costs))
         )
-        head = np.concatenate(
-            [2 + np.arange(n_req), 2 + n_req + s_node, np.ones(len(srcs), np.int64)]
+        flow.set_nodes_supplies(sink + 1 + np.arange(n), need)
+        flow.set_node_supply(sink, -int(need.sum()))
+        if flow.solve() != flow.OPTIMAL:
+            return None
+        arcs = np.arange(flow.num_arcs() - len(srcs))
+        f = flow.flows(arcs)
+        used = np.bincount(np.concatenate(heads[:-1]), weights=f, minlength=sink).astype(np.int64)
+        free -= used
+        tail_req = np.concatenate(tails[:-1]) - sink - 1
+        head_src = np.concatenate(heads[:-1])
+        for i, r in enumerate(div):
+            mask = (tail_req == i) & (f > 0)
+            portions = sorted(
+                zip(map(int, head_src[mask]), map(int, f[mask] - inst.loss), strict=True),
+                key=lambda p: -p[1],
+            )
+            kept = [(s, m) for s, m in portions if m >= inst.min_split]
+            for s, m in portions:
+                if m < inst.min_split:
+                    free[s] += m + inst.loss
+            short = inst.lower_mass(r) - sum(m for _, m in kept)
+            req_cap = inst.requests[r].requested_mass
+            grown = []
+            for s, m in kept:
+                add = max(min(short, int(free[s]), req_cap - m), 0)
+                free[s] -= add
+                short -= add
+                grown.append((s, m + add))
+            if short > 0 or not grown:
+                return None
+            out[r] = grown
+        return out
+
+    def _place_whole_units(self, reqs: list[int]):
+        """Whole units keep their samples, new ones take the smallest free one.
+
+        Returns (allocation, mass left per source, divisible requests) or None.
+        """
+        inst = self.inst
+        free = inst.avail.copy()
+        out: dict[int, list[tuple[int, int]]] = {}
+        div = []
+        for r in reqs:
+            if not inst.requests[r].whole_unit:
+                div.append(r)
+            elif r in self.alloc:
+                out[r] = self.alloc[r]
+                free[self.alloc[r][0][0]] = 0
+        for r in reqs:
+            if inst.requests[r].whole_unit and r not in out:
+                usable = inst.usable(r)
+                options = usable[free[usable] == inst.avail[usable]]
+                if not len(options):
+                    return None
+                s = int(options[np.argmin(inst.avail[options])])
+                out[r] = [(s, int(inst.avail[s]))]
+                free[s] = 0
+        return out, free, div
+
+    def _pack_tight(self, reqs: list[int], descending: bool):
+        """Next-fit with splitting, each source filled as far as possible by a subset sum.
+
+        For components filled to within a few handling losses, where a flow splits too many
+        requests: filling sources nearly exactly leaves at most one split per source. Sizes are
+        rounded up and capacities down to a grid of at most ``_GRID`` steps, so what the subset
+        sum accepts always fits. A sufficient test only.
+        """
+        inst = self.inst
+        placed = self._place_whole_units(reqs)
+        if placed is None:
+            return None
+        out, free, div = placed
+        rest = {r: inst.lower_mass(r) for r in div}
+        if any(rest[r] > inst.requests[r].requested_mass for r in div):
+            return None
+        elig = {r: set(map(int, inst.usable(r))) for r in div}
+        for r in div:
+            out[r] = []
+        srcs = sorted({s for r in div for s in elig[r]}, key=lambda s: int(free[s]))
+        for s in reversed(srcs) if descending else srcs:
+            items = [r for r in rest if s in elig[r] and rest[r] + inst.loss <= free[s]]
+            cap = int(free[s])
+            grid = max(1, -(-cap // _GRID))
+            sizes = [-(-(rest[r] + inst.loss) // grid) for r in items]
+            reach = [1]
+            for size in sizes:
+                reach.append(reach[-1] | (reach[-1] << size))
+            target = (reach[-1] & ((1 << (cap // grid + 1)) - 1)).bit_length() - 1
+            for i in range(len(items), 0, -1):
+                if not (reach[i - 1] >> target) & 1:
+                    r = items[i - 1]
+                    target -= sizes[i - 1]
+                    out[r].append((s, rest.pop(r)))
+                    free[s] -= out[r][-1][1] + inst.loss
+            while free[s] - inst.loss >= inst.min_split:
+                # A fragment of the largest remaining request fills the gap.
+                open_r = [r for r in rest if s in elig[r] and rest[r] >= 2 * inst.min_split]
+                if not open_r:
+                    break
+                r = max(open_r, key=lambda q: rest[q])
+                part = min(int(free[s]) - inst.loss, rest[r] - inst.min_split)
+                out[r].append((s, part))
+                free[s] -= part + inst.loss
+                rest[r] -= part
+        return None if rest else out
+
+    def _fits_residual(self, comp: set[int], solution: dict[int, list[tuple[int, int]]]) -> bool:
+        """Whether ``solution`` (replacing the allocation of ``comp``) keeps budget and caps."""
+        budget, caps = self._residual_coupling(comp)
+        mine: dict[str, int] = {}
+        for r, portions in solution.items():
+            c = self.inst.requests[r].country
+            mine[c] = mine.get(c, 0) + sum(m for _, m in portions)
+        return sum(mine.values()) <= budget and all(
+            mine.get(c, 0) <= cap for c, cap in caps.items()
         )
-        cap = np.concatenate([demand, pair_cap, src_cap]).astype(np.int32)
-        graph = sparse.csr_matrix((cap, (tail, head)), shape=(n_nodes, n_nodes))
-        return maximum_flow(graph, 0, 1).flow_value < demand.sum()
 
     def decide(self, unit: list[int]) -> tuple[str, _Refusal | None]:
         """Fund ``unit`` if feasible with everything already funded; returns (state, refusal)."""
@@ -284,6 +437,15 @@ class _RankRule:
         if self._relaxation_infeasible(reqs):
             alone = not self._alone_feasible(unit)
             return UNFUNDED, self._source_refusal(unit, alone=alone)
+        for packed in (
+            self._pack(reqs, True),
+            self._pack(reqs, False),
+            self._pack_tight(reqs, False),
+            self._pack_tight(reqs, True),
+        ):
+            if packed is not None and self._fits_residual(comp, packed):
+                self._fund(unit, packed)
+                return FULL, None
         budget, caps = self._residual_coupling(comp)
         status, solution = self._solve(reqs, budget, caps, "mass")
         if status == _FEASIBLE:
@@ -429,17 +591,27 @@ def _apply_solution(inst: Instance, model, x) -> dict[int, list[tuple[int, int]]
     return solution
 
 
-def _proven_bound(model, res, time_limit: float) -> float:
-    """HiGHS's dual bound, or the LP relaxation's optimum when the MILP stopped without one."""
-    if res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):
-        return float(-1e-6 * res.mip_dual_bound)
-    relaxed = milp(
-        model.c,
-        constraints=model.constraints,
-        bounds=model.bounds,
-        options={"time_limit": max(0.2 * time_limit, 1.0)},
-    )
-    return float(-1e-6 * relaxed.fun) if relaxed.status == 0 else float("inf")
+def _with_fixed_portions(
+    inst: Instance,
+    funded: list[int],
+    allowed: dict[int, set[int]],
+    fixed: dict[int, set[int]],
+    time_limit: float,
+) -> dict[int, list[tuple[int, int]]] | None:
+    """Stage 2 on the ``allowed`` pairs with the ``fixed`` ones cut for sure.
+
+    With every allowed pair fixed only masses are free and no binaries are left.
+    """
+    lower = {r: inst.requests[r].minimum_mass for r in funded}
+    weights = _rank_weights(inst)
+    coupling = (inst.budget, dict(inst.cap))
+    model = build_model(inst, funded, lower, *coupling, "weighted", weights, allowed)
+    n = model.n_div
+    keys = model.pair_req[:n] * len(inst.avail) + model.pair_src[:n]
+    pinned = np.array([r * len(inst.avail) + s for r, ss in fixed.items() for s in ss], np.int64)
+    model.bounds.lb[n + np.flatnonzero(np.isin(keys, pinned))] = 1
+    res = model.solve(time_limit, gap=STAGE2_GAP / 10)
+    return None if res.x is None else _apply_solution(inst, model, res.x)
 
 
 def _optimise_mass(
@@ -449,7 +621,16 @@ def _optimise_mass(
     time_limit: float,
     notes: list[str],
 ) -> tuple[dict[int, list[tuple[int, int]]], float, float]:
-    """Stages 2 and 3 on the funded set; returns (allocation, objective, bound)."""
+    """Stages 2 and 3 on the funded set; returns (allocation, objective, bound).
+
+    The bound is the LP relaxation of the stage-2 MILP, tightened by one portion (hence one
+    handling loss) per request. Solutions come from fixing which portions are cut, so that
+    only masses are left (integer, but without binaries, hence fast at any size): first the
+    rank-rule allocation's portions, always feasible; then the same with the relaxation's
+    portions of at least the minimum split mass as optional extra cuts; then those alone.
+    Stage 3 looks for fewer portions at the same objective among the pairs the relaxation or
+    the rank-rule allocation use, within the time left.
+    """
     weights = _rank_weights(inst)
 
     def value(solution) -> float:
@@ -459,35 +640,54 @@ def _optimise_mass(
         return start, 0.0, 0.0
     deadline = time.perf_counter() + time_limit
     lower = {r: inst.requests[r].minimum_mass for r in funded}
-    model = build_model(inst, funded, lower, inst.budget, dict(inst.cap), "weighted", weights)
-    # Proving the last fraction of a percent can take minutes while HiGHS finds near-optimal
-    # solutions early, so each stage gets a budget that grows with the funded set.
-    stage_time = min(0.6 * time_limit, 1.0 + 0.005 * len(funded))
-    res = model.solve(stage_time, gap=STAGE2_GAP)
-    start_value = value(start)
-    if res.x is None or -res.fun * 1e-6 < start_value:
-        notes.append("stage 2 found no better solution than the rank-rule allocation in time")
-        return start, start_value, _proven_bound(model, res, time_limit)
-    best = _apply_solution(inst, model, res.x)
-    objective = value(best)
-    bound = _proven_bound(model, res, time_limit)
-    if res.status != 0:
-        notes.append("stage 2 stopped at its time limit")
+    coupling = (inst.budget, dict(inst.cap))
+    full = build_model(inst, funded, lower, *coupling, "weighted", weights)
+    relaxed = full.relaxation(0.3 * time_limit)
+    best, objective = start, value(start)
+    if relaxed.status != 0:
+        notes.append("the stage-2 relaxation did not finish; no bound is proven")
+        return best, objective, float("inf")
+    bound = float(-1e-6 * relaxed.fun)
 
-    floor = float(model.weight_row @ res.x) * (1 - STAGE3_TOLERANCE)
-    splits = build_model(inst, funded, lower, inst.budget, dict(inst.cap), "splits", weights)
+    n = full.n_div
+    mass = np.concatenate([relaxed.x[:n], relaxed.x[2 * n : 2 * n + len(full.pair_req) - n]])
+    used = {r: {s for s, _ in start.get(r, [])} for r in funded}
+    relaxed_pairs: dict[int, set[int]] = {r: set() for r in funded}
+    big: dict[int, set[int]] = {r: set() for r in funded}
+    for k in np.flatnonzero(mass > 1e-6):
+        r, s = int(full.pair_req[k]), int(full.pair_src[k])
+        relaxed_pairs[r].add(s)
+        if k >= n or mass[k] >= inst.min_split:
+            big[r].add(s)
+    big = {r: big[r] or used[r] for r in funded}
+    improved = False
+    # The rank-rule portions alone are always feasible; the relaxation's larger portions are
+    # then offered as optional extra cuts, and as the only cuts.
+    either = {r: big[r] | used[r] for r in funded}
+    for allowed, fixed in ((used, used), (either, used), (big, big)):
+        left = deadline - time.perf_counter()
+        if left < 0.1:
+            break
+        solution = _with_fixed_portions(inst, funded, allowed, fixed, min(left, 0.3 * time_limit))
+        if solution is not None and value(solution) > objective:
+            best, objective, improved = solution, value(solution), True
+    if not improved:
+        notes.append("stage 2 found no better solution than the rank-rule allocation in time")
+        return best, objective, max(bound, objective)
+
+    floor = objective * 1e6 * (1 - STAGE3_TOLERANCE)
+    either = {r: relaxed_pairs[r] | used[r] for r in funded}
+    splits = build_model(inst, funded, lower, *coupling, "splits", weights, either)
     splits.constraints.append(LinearConstraint(splits.weight_row[None, :], floor, np.inf))
-    left = min(deadline - time.perf_counter(), 0.5 * stage_time)
+    left = min(deadline - time.perf_counter(), 1.0 + 0.005 * len(funded))
     res3 = splits.solve(left, gap=1e-2) if left > 0.2 else None
     if res3 is not None and res3.x is not None:
-        if res3.status != 0:
-            notes.append("stage 3 (fewer splits) stopped at its time limit")
         fewer = _apply_solution(inst, splits, res3.x)
         count = sum(len(p) for p in fewer.values())
         if count <= sum(len(p) for p in best.values()):
             best, objective = fewer, value(fewer)
     else:
-        notes.append("stage 3 (fewer splits) did not finish; stage-2 allocation kept")
+        notes.append("stage 3 (fewer splits) found nothing in time; stage-2 portions kept")
     return best, objective, max(bound, objective)
 
 
@@ -559,7 +759,9 @@ def solve_allocation(
     t0 = time.perf_counter()
     inst = Instance(rnd)
     n = len(inst.requests)
-    state = _RankRule(inst, decision_time_limit)
+    # Stage 1 may spend at most half of the time on solver calls; what is left undecided then is
+    # reported as undetermined rather than starving stage 2.
+    state = _RankRule(inst, decision_time_limit, t0 + STAGE1_SHARE * time_limit)
     refusals: dict[int, _Refusal] = {}
     exact = True
     for unit in rank_units(inst):

@@ -1,23 +1,33 @@
-"""Reviewer assignment as a transportation LP solved by HiGHS, with priced-out pruning.
+"""Reviewer assignment as a min-cost flow (OR-Tools), with pruning proven lossless.
 
 Each proposal needs exactly ``k`` reviewers, each reviewer takes between ``min_load`` and
-``max_load`` proposals, conflicted pairs are excluded and forced pairs are fixed to 1. The
-constraint matrix is the incidence matrix of a bipartite graph, hence totally unimodular: a basic
-optimal solution of the LP is integral, which is verified after every solve (a MILP is used if a
-non-vertex solution ever comes back).
+``max_load`` proposals, conflicted pairs are excluded and forced pairs are fixed. Proposals supply
+their open slots, pair arcs (capacity 1, cost minus the scaled affinity) lead to reviewers, which
+must absorb their minimum load and may pass up to their maximum on to the sink. Integer costs make
+the flow exact: affinities are scaled by the smallest power of ten that makes them all integers
+(at most 10^9, less if int64 would overflow on a huge instance) and otherwise rounded. The optimum
+found is then the exact optimum of the rounded affinities, and the exact optimum is at most
+``(pairs assigned) x (largest rounding error)`` higher; ``bound`` adds that error, which is zero
+for affinities with at most nine decimals.
 
-The complete pair set (10,000 x 3,000 = 30M columns) is too large to hand to the solver, so the LP
-is solved on candidate pairs only: the best affinities of each proposal plus round-robin filler
-pairs that alone would form a feasible assignment. The excluded pairs are then priced with the
-LP duals: if no excluded pair has a negative reduced cost, the dual solution is feasible for the
-full LP and the pruned optimum is proven optimal for the full problem. Otherwise the violating
-pairs are added and the LP is solved again (column generation). Zero-affinity pairs are priced
-per proposal against the largest reviewer duals, so the 30M pairs are never enumerated.
+The complete pair set (10,000 x 3,000 = 30M arcs) is pruned to candidate pairs: the best
+affinities of each proposal plus round-robin fillers that alone nearly form a feasible assignment.
+Afterwards distances to the sink in the residual graph give node potentials; an excluded pair whose
+reduced cost is non-negative could not improve the flow, so if none is negative the pruned optimum
+is optimal for the full pair set. Otherwise the violating pairs are added and the flow re-solved.
+Zero-affinity pairs are priced per proposal against the reviewers with the smallest potential, so
+the 30M pairs are never enumerated.
+
+When the candidate pairs admit no assignment, shortfall arcs with a penalty larger than any total
+affinity make the network feasible: if the optimum still uses them, the instance is infeasible
+(the reduced-cost check makes this a proof for the full pair set too) and the shortfall names the
+proposals and reviewers that cannot be served.
 
 The fairness variant first maximises the smallest per-proposal affinity (auxiliary variable ``t``),
-then fixes that floor and maximises the total. Both steps need integrality (the extra rows break
-total unimodularity) and use ``milp``; optimality is proven only when the integer optimum reaches
-the priced-out LP bound of the full problem.
+then fixes that floor and maximises the total. Per-proposal floors are not flow constraints, so
+both steps are LPs priced by column generation and finished as MILPs with HiGHS, on candidate
+pairs that include the flow's assignment (which keeps them feasible); optimality is proven only
+when the integer optimum reaches the priced-out LP bound of the full problem.
 """
 
 from __future__ import annotations
@@ -27,14 +37,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+from ortools.graph.python import min_cost_flow
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 _DUAL_TOL = 1e-6
 _INT_TOL = 1e-6
 _MAX_PRICING_ROUNDS = 30
-# Above this many allowed pairs the full problem is never built, even as a last resort.
-_FULL_PAIR_LIMIT = 4_000_000
+# Relative gap between the exact optimum's bound and the assignment below which rounding the
+# affinities to integers is taken as not having changed the optimum.
+_ROUNDING_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -131,12 +143,12 @@ def _build_instance(problem: AssignmentProblem) -> _Instance:
     n_r = len(problem.reviewers)
 
     def index_pairs(pairs) -> tuple[np.ndarray, np.ndarray]:
+        # One flat list of integer keys converts to numpy far faster than a list of tuples.
         try:
-            idx = [(p_index[p], r_index[r]) for p, r in pairs]
+            keys = np.array([p_index[p] * n_r + r_index[r] for p, r in pairs], dtype=np.int64)
         except KeyError as exc:
             raise ValueError(f"unknown id in pair: {exc}") from None
-        arr = np.array(idx, dtype=np.int64).reshape(-1, 2)
-        return arr[:, 0], arr[:, 1]
+        return keys // max(n_r, 1), keys % max(n_r, 1)
 
     if isinstance(problem.affinity, AffinityTable):
         ap = np.asarray(problem.affinity.proposal_index, dtype=np.int64)
@@ -154,12 +166,13 @@ def _build_instance(problem: AssignmentProblem) -> _Instance:
     keys = ap * n_r + ar
     keep = ~_contains(conflict_keys, keys)
     keys, av = keys[keep], av[keep]
-    # Duplicate pairs keep their last value, as a dictionary update would.
-    order = np.argsort(keys, kind="stable")
-    keys, av = keys[order], av[order]
-    last = np.ones(len(keys), dtype=bool)
-    last[:-1] = keys[1:] != keys[:-1]
-    keys, av = keys[last], av[last]
+    if not np.all(keys[1:] > keys[:-1]):
+        # Duplicate pairs keep their last value, as a dictionary update would.
+        order = np.argsort(keys, kind="stable")
+        keys, av = keys[order], av[order]
+        last = np.ones(len(keys), dtype=bool)
+        last[:-1] = keys[1:] != keys[:-1]
+        keys, av = keys[last], av[last]
     fp, fr = index_pairs(problem.forced)
     return _Instance(
         proposals=tuple(problem.proposals),
@@ -260,9 +273,12 @@ def _static_infeasibility(inst: _Instance) -> list[InfeasibilityReason]:
 
 
 def _candidate_pairs(inst: _Instance, top_n: int, filler_rounds: int) -> np.ndarray:
-    """Keys of the pairs handed to the LP: best affinities, fillers and forced pairs."""
+    """Keys of the first pairs to solve on: best affinities, fillers and forced pairs."""
     n_p = inst.n_p
-    order = np.lexsort((-inst.aff_v, inst.aff_p))
+    # One float sort key (proposal first, then affinity descending) sorts much faster than a
+    # lexsort; ties between nearly equal affinities only change which pairs start as candidates.
+    v_top = float(inst.aff_v.max(initial=1.0)) * (1 + 1e-9)
+    order = np.argsort(inst.aff_p - 0.5 * inst.aff_v / v_top)
     sorted_p = inst.aff_p[order]
     starts = np.searchsorted(sorted_p, sorted_p, side="left")
     rank = np.arange(len(sorted_p)) - starts
@@ -297,6 +313,159 @@ def _affinity_of(inst: _Instance, keys: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class _Flow:
+    """Optimal flow on candidate pairs, with potentials that certify it on the residual graph."""
+
+    keys: np.ndarray
+    chosen: np.ndarray
+    short_p: np.ndarray
+    short_r: np.ndarray
+    potential: np.ndarray
+    cost: int
+
+
+def _cost_scale(inst: _Instance, demand: int) -> tuple[float, int]:
+    """Integer cost per unit of affinity and the shortfall penalty.
+
+    The scale is the smallest power of ten at which every affinity is an integer (a small cost
+    range speeds up cost scaling), else the largest up to 10^9 that keeps costs, the penalty and
+    the solver's internal multiplication by the node count well inside int64. The penalty exceeds
+    any total affinity, so a shortfall is only used when unavoidable.
+    """
+    aff = inst.aff_v
+    a_max = float(aff.max(initial=0.0))
+    nodes = inst.n_p + inst.n_r + 2
+    room = 2.0**60 / (nodes * (demand + 2) * 4)
+    top = 9 if a_max == 0 else min(9, int(np.floor(np.log10(room / a_max))))
+    scale = 10.0**top
+    for digits in range(top + 1):
+        if np.array_equal(np.round(aff * 10.0**digits) / 10.0**digits, aff):
+            scale = 10.0**digits
+            break
+    return scale, round(a_max * scale) * (demand + 1) + 1
+
+
+def _distances_to_sink(n: int, sink: int, tail, head, cost) -> np.ndarray:
+    """Shortest distance from every node to ``sink`` (Bellman-Ford, one vectorised pass a round).
+
+    Nodes that cannot reach the sink get a large finite distance: as if every node had an arc of
+    that cost to a virtual sink, which keeps the distances valid potentials everywhere.
+    """
+    order = np.argsort(tail, kind="stable")
+    tail, head, cost = tail[order], head[order], cost[order]
+    starts = np.flatnonzero(np.r_[True, tail[1:] != tail[:-1]])
+    nodes = tail[starts]
+    h = np.full(n, 2**62, dtype=np.int64)
+    h[sink] = 0
+    for _ in range(n + 1):
+        best = np.minimum.reduceat(cost + h[head], starts)
+        better = best < h[nodes]
+        if not better.any():
+            return h
+        h[nodes[better]] = best[better]
+    raise RuntimeError("negative cycle in the residual graph of an optimal flow")
+
+
+def _solve_flow(
+    inst: _Instance, keys: np.ndarray, scale: float, penalty: int | None
+) -> _Flow | None:
+    """Min-cost flow on ``keys``: proposals supply their open slots, reviewers absorb loads.
+
+    With a ``penalty``, shortfall arcs (proposal to sink, sink to reviewer) keep the network
+    feasible, so an infeasible instance comes back as the least total shortfall instead of a bare
+    refusal. Without one they get no capacity (they slow the solver down) and None means the
+    candidate pairs admit no assignment.
+    """
+    n_p, n_r = inst.n_p, inst.n_r
+    sink = n_p + n_r
+    forced_p = np.bincount(inst.forced_p, minlength=n_p)
+    forced_r = np.bincount(inst.forced_r, minlength=n_r)
+    need = inst.k - forced_p
+    hi = inst.max_load - forced_r
+    lo = np.maximum(inst.min_load - forced_r, 0)
+    kp, kr = keys // n_r, keys % n_r
+    pair_cost = -np.round(_affinity_of(inst, keys) * scale).astype(np.int64)
+    p_idx, r_idx = np.arange(n_p, dtype=np.int64), np.arange(n_r, dtype=np.int64)
+    tail = np.concatenate([kp, n_p + r_idx, p_idx, np.full(n_r, sink)])
+    head = np.concatenate([n_p + kr, np.full(n_r, sink), np.full(n_p, sink), n_p + r_idx])
+    slack = 0 if penalty is None else 1
+    cap = np.concatenate([np.ones(len(keys), np.int64), hi - lo, slack * need, slack * lo])
+    cost = np.concatenate([pair_cost, np.zeros(n_r, np.int64), np.full(n_p + n_r, penalty or 0)])
+    mcf = min_cost_flow.SimpleMinCostFlow()
+    mcf.add_arcs_with_capacity_and_unit_cost(tail, head, cap, cost)
+    supply = np.concatenate([need, -lo, [int(lo.sum()) - int(need.sum())]])
+    mcf.set_nodes_supplies(np.arange(sink + 1), supply)
+    status = mcf.solve()
+    if status == mcf.INFEASIBLE and penalty is None:
+        return None
+    if status != mcf.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed with status {status}")
+    flow = mcf.flows(np.arange(len(tail)))
+    fwd, back = flow < cap, flow > 0
+    potential = _distances_to_sink(
+        sink + 1,
+        sink,
+        np.concatenate([tail[fwd], head[back]]),
+        np.concatenate([head[fwd], tail[back]]),
+        np.concatenate([cost[fwd], -cost[back]]),
+    )
+    n = len(keys)
+    return _Flow(
+        keys=keys,
+        chosen=flow[:n] > 0,
+        short_p=flow[n + n_r : n + n_r + n_p],
+        short_r=flow[n + n_r + n_p :],
+        potential=potential,
+        cost=int(mcf.optimal_cost()),
+    )
+
+
+def _flow_violations(inst: _Instance, flow: _Flow, scale: float, per_proposal: int) -> np.ndarray:
+    """Keys of pairs outside the flow's candidates whose reduced cost is negative.
+
+    An excluded pair (p, r) of cost c is harmless when h(p) <= c + h(r), h being the distance to
+    the sink in the residual graph. Pairs with affinity are checked one by one; for the others
+    (cost 0, millions of them) it suffices to test, per proposal, the excluded reviewer with the
+    smallest h, found by scanning reviewers in order of h.
+    """
+    n_p, n_r = inst.n_p, inst.n_r
+    h_p, h_r = flow.potential[:n_p], flow.potential[n_p : n_p + n_r]
+    open_p = np.bincount(inst.forced_p, minlength=n_p) < inst.k
+    excluded = np.concatenate(
+        [flow.keys, inst.conflict_keys, inst.keys(inst.forced_p, inst.forced_r)]
+    )
+    excluded.sort()
+    ap, ar = inst.aff_p, inst.aff_r
+    cost = -np.round(inst.aff_v * scale).astype(np.int64)
+    # Most pairs price out; only the few negative ones need the (slower) membership test.
+    slack = cost + h_r[ar] - h_p[ap]
+    negative = np.flatnonzero((slack < 0) & open_p[ap])
+    neg_keys = inst.keys(ap[negative], ar[negative])
+    fresh = ~_contains(excluded, neg_keys)
+    negative, neg_keys = negative[fresh], neg_keys[fresh]
+    # Poor first potentials can flag most pairs; the most negative few per proposal suffice
+    # to move the flow, and the next round prices the rest again.
+    order = np.argsort(ap[negative] - 0.5 * slack[negative] / slack[negative].min(initial=-1))
+    sorted_p = ap[negative][order]
+    rank = np.arange(len(order)) - np.searchsorted(sorted_p, sorted_p, side="left")
+    violating = [neg_keys[order[rank < per_proposal]]]
+
+    by_h = np.argsort(h_r, kind="stable")
+    suspects = np.flatnonzero(open_p & (h_r[by_h[0]] < h_p))
+    if len(suspects):
+        per_p = np.bincount(excluded // n_r, minlength=n_p)
+        width = min(int(per_p[suspects].max()) + 1, n_r)
+        top = by_h[:width]
+        probe = suspects[:, None].astype(np.int64) * n_r + top[None, :]
+        free = ~_contains(excluded, probe.ravel()).reshape(probe.shape)
+        first = np.argmax(free, axis=1)
+        cand_r = top[first]
+        hit = free.any(axis=1) & (h_r[cand_r] < h_p[suspects])
+        violating.append(suspects[hit].astype(np.int64) * n_r + cand_r[hit])
+    return np.unique(np.concatenate(violating))
+
+
+@dataclass
 class _LPSolution:
     status: int
     x: np.ndarray
@@ -306,62 +475,64 @@ class _LPSolution:
     sigma: np.ndarray
 
 
-def _matrices(inst: _Instance, cp: np.ndarray, cr: np.ndarray, ca: np.ndarray, with_floor: bool):
+def _matrices(inst: _Instance, cp: np.ndarray, cr: np.ndarray, ca: np.ndarray):
     n = len(cp)
     cols = np.arange(n)
     eq = sparse.csr_matrix((np.ones(n), (cp, cols)), shape=(inst.n_p, n))
     rev = sparse.csr_matrix((np.ones(n), (cr, cols)), shape=(inst.n_r, n))
-    blocks = [rev, -rev]
-    if with_floor:
-        blocks.append(sparse.csr_matrix((-ca, (cp, cols)), shape=(inst.n_p, n)))
-    return eq, sparse.vstack(blocks, format="csr")
+    floor = sparse.csr_matrix((-ca, (cp, cols)), shape=(inst.n_p, n))
+    return eq, sparse.vstack([rev, -rev, floor], format="csr")
 
 
-def _solve_lp(
-    inst: _Instance, keys: np.ndarray, mode: str, floor: float, time_limit: float
-) -> _LPSolution:
-    """Solve the LP on candidate ``keys``; ``mode`` is "total", "floor" or "total_with_floor"."""
+def _floor_model(inst: _Instance, keys: np.ndarray, mode: str, floor: float):
+    """Objective, rows and bounds of the fairness models; ``mode`` is "floor" or "total"."""
     n_r, n_p = inst.n_r, inst.n_p
     cp, cr = keys // n_r, keys % n_r
     ca = _affinity_of(inst, keys)
     lower = _contains(np.sort(inst.keys(inst.forced_p, inst.forced_r)), keys).astype(float)
-    eq, ub = _matrices(inst, cp, cr, ca, mode != "total")
+    eq, ub = _matrices(inst, cp, cr, ca)
     b_ub = [inst.max_load, -inst.min_load]
-    bounds = np.column_stack([lower, np.ones(len(keys))])
+    lo, hi = lower, np.ones(len(keys))
     if mode == "floor":
         c = np.concatenate([np.zeros(len(keys)), [-1.0]])
         t_col = np.concatenate([np.zeros(2 * n_r), np.ones(n_p)])
         ub = sparse.hstack([ub, sparse.csr_matrix(t_col[:, None])], format="csr")
         eq = sparse.hstack([eq, sparse.csr_matrix((n_p, 1))], format="csr")
         b_ub.append(np.zeros(n_p))
-        bounds = np.vstack([bounds, [-np.inf, np.inf]])
+        lo, hi = np.append(lo, -np.inf), np.append(hi, np.inf)
     else:
         c = -ca
-        if mode == "total_with_floor":
-            b_ub.append(np.full(n_p, -floor))
+        b_ub.append(np.full(n_p, -floor))
+    return c, eq, ub, np.concatenate(b_ub).astype(float), lo, hi
+
+
+def _solve_lp(
+    inst: _Instance, keys: np.ndarray, mode: str, floor: float, time_limit: float
+) -> _LPSolution:
+    n_r = inst.n_r
+    c, eq, ub, b_ub, lo, hi = _floor_model(inst, keys, mode, floor)
     res = linprog(
         c,
         A_ub=ub,
-        b_ub=np.concatenate(b_ub).astype(float),
+        b_ub=b_ub,
         A_eq=eq,
-        b_eq=np.full(n_p, float(inst.k)),
-        bounds=bounds,
+        b_eq=np.full(inst.n_p, float(inst.k)),
+        bounds=np.column_stack([lo, hi]),
         # Interior point with crossover beats dual simplex on these degenerate transportation LPs
-        # and still ends at a vertex, which integrality needs.
+        # and still ends at a vertex.
         method="highs-ipm",
         options={"time_limit": max(time_limit, 0.1)},
     )
     if res.status != 0:
         return _LPSolution(res.status, np.zeros(0), 0.0, np.zeros(0), np.zeros(0), np.zeros(0))
     marg = res.ineqlin.marginals
-    sigma = marg[2 * n_r :] if mode != "total" else np.zeros(n_p)
     return _LPSolution(
         0,
         res.x[: len(keys)],
         -res.fun,
         res.eqlin.marginals,
         marg[:n_r] - marg[n_r : 2 * n_r],
-        sigma,
+        marg[2 * n_r :],
     )
 
 
@@ -419,32 +590,16 @@ def _integral_solve(
     inst: _Instance, keys: np.ndarray, mode: str, floor: float, time_limit: float
 ) -> tuple[np.ndarray | None, float, bool]:
     """MILP on the candidate pairs; returns (x, objective, solved to optimality)."""
-    n_r, n_p, n = inst.n_r, inst.n_p, len(keys)
-    cp, cr = keys // n_r, keys % n_r
-    ca = _affinity_of(inst, keys)
-    lower = _contains(np.sort(inst.keys(inst.forced_p, inst.forced_r)), keys).astype(float)
-    eq, ub = _matrices(inst, cp, cr, ca, mode != "total")
-    ub_hi = [inst.max_load, -inst.min_load]
-    lo = np.concatenate([lower, [-np.inf]]) if mode == "floor" else lower
-    hi = np.ones(len(lo))
+    n = len(keys)
+    c, eq, ub, b_ub, lo, hi = _floor_model(inst, keys, mode, floor)
+    integrality = np.ones(len(c))
     if mode == "floor":
-        c = np.concatenate([np.zeros(n), [-1.0]])
-        t_col = np.concatenate([np.zeros(2 * n_r), np.ones(n_p)])
-        ub = sparse.hstack([ub, sparse.csr_matrix(t_col[:, None])], format="csr")
-        eq = sparse.hstack([eq, sparse.csr_matrix((n_p, 1))], format="csr")
-        ub_hi.append(np.zeros(n_p))
-        hi[-1] = np.inf
-        integrality = np.concatenate([np.ones(n), [0]])
-    else:
-        c = -ca
-        if mode == "total_with_floor":
-            ub_hi.append(np.full(n_p, -floor))
-        integrality = np.ones(n)
+        integrality[-1] = 0
     res = milp(
         c,
         constraints=[
             LinearConstraint(eq, inst.k, inst.k),
-            LinearConstraint(ub, -np.inf, np.concatenate(ub_hi).astype(float)),
+            LinearConstraint(ub, -np.inf, b_ub),
         ],
         integrality=integrality,
         bounds=Bounds(lo, hi),
@@ -455,66 +610,39 @@ def _integral_solve(
     return np.round(res.x[:n]), -res.fun, res.status == 0
 
 
-def _deficit_reasons(inst: _Instance, keys: np.ndarray) -> list[InfeasibilityReason]:
-    """Explain an infeasible full LP by the smallest total shortfall of reviews and min loads."""
-    n_r, n_p, n = inst.n_r, inst.n_p, len(keys)
-    cp, cr = keys // n_r, keys % n_r
-    lower = _contains(np.sort(inst.keys(inst.forced_p, inst.forced_r)), keys).astype(float)
-    eq, ub = _matrices(inst, cp, cr, np.zeros(n), False)
-    eq = sparse.hstack([eq, sparse.identity(n_p), sparse.csr_matrix((n_p, n_r))], format="csr")
-    ub = sparse.hstack(
-        [
-            ub,
-            sparse.csr_matrix((2 * n_r, n_p)),
-            sparse.vstack([sparse.csr_matrix((n_r, n_r)), -sparse.identity(n_r)]),
-        ],
-        format="csr",
+def _fairness(
+    inst: _Instance, keys: np.ndarray, rounds: int, deadline: float, start: float
+) -> AssignmentResult:
+    """Max-min affinity, then most total affinity at that floor; ``keys`` must be feasible."""
+    sol, keys, more, floor_proven = _column_generation(inst, keys, "floor", 0.0, deadline)
+    rounds += more
+    if sol.status != 0:
+        return _timed_out(keys, rounds, start, ())
+    left = deadline - time.perf_counter()
+    x_floor, floor_int, solved = _integral_solve(inst, keys, "floor", 0.0, left)
+    if x_floor is None:
+        return _timed_out(keys, rounds, start, ())
+    floor_keys = keys
+    floor_proven = floor_proven and solved and floor_int >= sol.objective - _DUAL_TOL
+    # The floor is relaxed by a hair so that rounding in the MILP cannot make the second step
+    # infeasible.
+    floor = floor_int - 1e-9
+    sol2, keys, more, proven2 = _column_generation(inst, keys, "total", floor, deadline)
+    rounds += more
+    left = deadline - time.perf_counter()
+    x_total, total_int, solved2 = _integral_solve(inst, keys, "total", floor, left)
+    if x_total is None:
+        return _result(inst, "feasible", floor_keys, x_floor, None, False, len(keys), rounds, start)
+    proven = (
+        floor_proven
+        and sol2.status == 0
+        and proven2
+        and solved2
+        and total_int >= sol2.objective - _DUAL_TOL
     )
-    c = np.concatenate([np.zeros(n), np.ones(n_p + n_r)])
-    bounds = np.column_stack(
-        [
-            np.concatenate([lower, np.zeros(n_p + n_r)]),
-            np.concatenate([np.ones(n), np.full(n_p + n_r, np.inf)]),
-        ]
-    )
-    res = linprog(
-        c,
-        A_ub=ub,
-        b_ub=np.concatenate([inst.max_load, -inst.min_load]).astype(float),
-        A_eq=eq,
-        b_eq=np.full(n_p, float(inst.k)),
-        bounds=bounds,
-        method="highs",
-    )
-    reasons = []
-    if res.status != 0:
-        return [InfeasibilityReason("forced_over_capacity", "forced pairs alone are infeasible")]
-    short_p = res.x[n : n + n_p]
-    short_r = res.x[n + n_p :]
-    for p in np.flatnonzero(short_p > 0.5):
-        reasons.append(
-            InfeasibilityReason(
-                "too_few_reviewers",
-                f"proposal {inst.proposals[p]} can get only {inst.k - round(short_p[p])} of "
-                f"{inst.k} reviewers: its unconflicted reviewers are needed by other proposals",
-                proposal=inst.proposals[p],
-            )
-        )
-    for r in np.flatnonzero(short_r > 0.5):
-        reasons.append(
-            InfeasibilityReason(
-                "min_load",
-                f"reviewer {inst.reviewers[r]} can reach only "
-                f"{inst.min_load[r] - round(short_r[r])} of a minimum load of {inst.min_load[r]}",
-                reviewer=inst.reviewers[r],
-            )
-        )
-    return reasons
-
-
-def _all_allowed(inst: _Instance) -> np.ndarray:
-    keys = np.arange(inst.n_p * inst.n_r, dtype=np.int64)
-    return keys[~_contains(inst.conflict_keys, keys)]
+    bound = sol2.objective if sol2.status == 0 else None
+    status = "optimal" if proven else "feasible"
+    return _result(inst, status, keys, x_total, bound, proven, len(keys), rounds, start)
 
 
 def _result(
@@ -576,11 +704,35 @@ def _infeasible(reasons, candidates, rounds, start) -> AssignmentResult:
     )
 
 
+def _shortfall_reasons(inst: _Instance, flow: _Flow) -> list[InfeasibilityReason]:
+    reasons = []
+    for p in np.flatnonzero(flow.short_p > 0):
+        reasons.append(
+            InfeasibilityReason(
+                "too_few_reviewers",
+                f"proposal {inst.proposals[p]} can get only {inst.k - int(flow.short_p[p])} of "
+                f"{inst.k} reviewers: its unconflicted reviewers are needed by other proposals",
+                proposal=inst.proposals[p],
+            )
+        )
+    for r in np.flatnonzero(flow.short_r > 0):
+        reasons.append(
+            InfeasibilityReason(
+                "min_load",
+                f"reviewer {inst.reviewers[r]} can reach only "
+                f"{inst.min_load[r] - int(flow.short_r[r])} of a minimum load of "
+                f"{inst.min_load[r]}",
+                reviewer=inst.reviewers[r],
+            )
+        )
+    return reasons
+
+
 def solve_assignment(
     problem: AssignmentProblem,
     *,
     fairness: bool = False,
-    top_n: int = 5,
+    top_n: int = 10,
     time_limit: float = 120.0,
 ) -> AssignmentResult:
     """Assign ``k`` reviewers per proposal maximising total affinity (or the fairness variant).
@@ -597,75 +749,43 @@ def solve_assignment(
     if inst.n_p == 0:
         return _result(inst, "optimal", np.zeros(0, np.int64), np.zeros(0), 0.0, True, 0, 0, start)
 
-    first_mode = "floor" if fairness else "total"
+    forced = np.sort(inst.keys(inst.forced_p, inst.forced_r))
+    open_p = np.bincount(inst.forced_p, minlength=inst.n_p) < inst.k
     keys = _candidate_pairs(inst, top_n, 1)
-    total_rounds = 0
-    # Grow the candidate set while the pruned LP is infeasible; the full allowed set settles it.
-    for attempt in range(4):
-        sol, keys, rounds, proven = _column_generation(inst, keys, first_mode, 0.0, deadline)
-        total_rounds += rounds
-        if sol.status != 2 or attempt == 3:
+    # A proposal whose slots are all forced cannot pass flow through any other pair.
+    keys = keys[~_contains(forced, keys) & open_p[keys // inst.n_r]]
+    demand = int(np.count_nonzero(open_p) * inst.k - len(forced))
+    scale, penalty = _cost_scale(inst, demand)
+    rounds, proven = 0, False
+    while True:
+        rounds += 1
+        flow = _solve_flow(inst, keys, scale, None) or _solve_flow(inst, keys, scale, penalty)
+        new = _flow_violations(inst, flow, scale, top_n)
+        if len(new) == 0:
+            proven = True
             break
-        if attempt < 2:
-            wider = _candidate_pairs(inst, top_n * 2 ** (attempt + 1), 4 << attempt)
-            keys = np.union1d(keys, wider)
-        elif inst.n_p * inst.n_r <= _FULL_PAIR_LIMIT:
-            keys = _all_allowed(inst)
-        else:
+        if time.perf_counter() > deadline:
             break
-    if sol.status == 2:
-        if inst.n_p * inst.n_r <= _FULL_PAIR_LIMIT:
-            return _infeasible(_deficit_reasons(inst, keys), len(keys), total_rounds, start)
-        undetermined = InfeasibilityReason(
-            "undetermined",
-            "no feasible candidate set was found and the instance is too large to test the "
-            "full pair set",
-        )
-        return _timed_out(keys, total_rounds, start, (undetermined,))
-    if sol.status != 0:
-        return _timed_out(keys, total_rounds, start, ())
+        keys = np.union1d(keys, new)
 
-    if not fairness:
-        x = sol.x
-        if np.max(np.abs(x - np.round(x)), initial=0.0) > _INT_TOL:
-            left = deadline - time.perf_counter()
-            x, obj, solved = _integral_solve(inst, keys, "total", 0.0, left)
-            if x is None:
-                return _timed_out(keys, total_rounds, start, ())
-            proven = proven and solved and obj >= sol.objective - _DUAL_TOL
-        status = "optimal" if proven else "feasible"
-        bound = sol.objective if proven else None
-        return _result(
-            inst, status, keys, np.round(x), bound, proven, len(keys), total_rounds, start
-        )
+    if flow.short_p.any() or flow.short_r.any():
+        if not proven:
+            undetermined = InfeasibilityReason(
+                "undetermined",
+                "no feasible assignment was found on the candidate pairs before the time limit",
+            )
+            return _timed_out(keys, rounds, start, (undetermined,))
+        return _infeasible(_shortfall_reasons(inst, flow), len(keys), rounds, start)
 
-    floor_bound, floor_proven = sol.objective, proven
-    left = deadline - time.perf_counter()
-    x_floor, floor_int, solved = _integral_solve(inst, keys, "floor", 0.0, left)
-    if x_floor is None:
-        return _timed_out(keys, total_rounds, start, ())
-    floor_keys = keys
-    floor_proven = floor_proven and solved and floor_int >= floor_bound - _DUAL_TOL
-    # The floor is relaxed by a hair so that rounding in the MILP cannot make the second step
-    # infeasible.
-    floor = floor_int - 1e-9
-    sol2, keys, rounds, proven2 = _column_generation(
-        inst, keys, "total_with_floor", floor, deadline
-    )
-    total_rounds += rounds
-    left = deadline - time.perf_counter()
-    x_total, total_int, solved2 = _integral_solve(inst, keys, "total_with_floor", floor, left)
-    if x_total is None:
-        return _result(
-            inst, "feasible", floor_keys, x_floor, None, False, len(keys), total_rounds, start
-        )
-    proven = (
-        floor_proven
-        and sol2.status == 0
-        and proven2
-        and solved2
-        and total_int >= sol2.objective - _DUAL_TOL
-    )
-    bound = sol2.objective if sol2.status == 0 else None
+    chosen = np.concatenate([flow.keys[flow.chosen], forced])
+    if fairness:
+        return _fairness(inst, np.union1d(keys, chosen), rounds, deadline, start)
+    aff = inst.aff_v
+    error = float(np.abs(aff - np.round(aff * scale) / scale).max(initial=0.0))
+    value = -flow.cost / scale + float(_affinity_of(inst, forced).sum())
+    bound = value + error * int(flow.chosen.sum())
+    total = float(_affinity_of(inst, chosen).sum())
+    proven = proven and bound - total <= _ROUNDING_TOL * max(1.0, bound)
     status = "optimal" if proven else "feasible"
-    return _result(inst, status, keys, x_total, bound, proven, len(keys), total_rounds, start)
+    ones = np.ones(len(chosen))
+    return _result(inst, status, chosen, ones, bound, proven, len(keys), rounds, start)

@@ -157,10 +157,13 @@ class Instance:
         return el[self.avail[el] - self.loss >= self.min_split]
 
     def lower_mass(self, r: int) -> int:
-        """Smallest mass request ``r`` can be funded with (whole units: smallest source)."""
+        """Smallest mass request ``r`` can be funded with (whole units: smallest source).
+
+        A divisible request has at least one portion, so never less than the minimum split mass.
+        """
         req = self.requests[r]
         if not req.whole_unit:
-            return req.minimum_mass
+            return max(req.minimum_mass, self.min_split)
         usable = self.usable(r)
         return int(self.avail[usable].min()) if len(usable) else 0
 
@@ -187,6 +190,25 @@ class Model:
             options={"time_limit": max(time_limit, 0.05), "mip_rel_gap": gap},
         )
 
+    def one_portion_cut(self) -> LinearConstraint:
+        """Every divisible request in the model has at least one portion (a valid inequality
+        that makes the LP relaxation charge at least one handling loss per request)."""
+        n = self.n_div
+        rows = np.unique(self.pair_req[:n], return_inverse=True)[1]
+        a = sparse.csr_matrix(
+            (np.ones(n), (rows, n + np.arange(n))),
+            shape=(int(rows.max(initial=-1)) + 1, len(self.c)),
+        )
+        return LinearConstraint(a, 1.0, np.inf)
+
+    def relaxation(self, time_limit: float):
+        return milp(
+            self.c,
+            constraints=[*self.constraints, self.one_portion_cut()],
+            bounds=self.bounds,
+            options={"time_limit": max(time_limit, 0.05)},
+        )
+
     def portions(self, x: np.ndarray) -> dict[int, list[tuple[int, int]]]:
         """Round a solution into integer portions per request."""
         n = self.n_div
@@ -208,6 +230,7 @@ def build_model(
     caps: Mapping[str, int] | None,
     objective: str,
     weights: Mapping[int, float] | None = None,
+    allowed: Mapping[int, set[int]] | None = None,
 ) -> Model:
     """MILP for requests ``reqs`` on fresh sources.
 
@@ -215,10 +238,13 @@ def build_model(
     ``objective`` is "none" (feasibility), "mass" (least mass released), "weighted"
     (most rank-weighted mass, ``weights`` per request) or "splits" (fewest portions).
     Whole-unit variables carry a sentinel mass -1 in ``Model.portions``: the mass is the source's.
+    ``allowed`` restricts the sources each request may use.
     """
     d_req, d_src, w_req, w_src = [], [], [], []
     for r in reqs:
         usable = inst.usable(r)
+        if allowed is not None:
+            usable = usable[np.isin(usable, list(allowed[r]))]
         if inst.requests[r].whole_unit:
             w_req.append(np.full(len(usable), r))
             w_src.append(usable)

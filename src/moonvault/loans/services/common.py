@@ -4,7 +4,7 @@ from django.conf import settings
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.selectors import user_has_role
-from moonvault.core.errors import DomainError, NotFound
+from moonvault.core.errors import NotFound
 from moonvault.loans.models import Loan
 
 
@@ -28,13 +28,3 @@ def loan_for(actor, loan_id: int, *, lock: bool = True, borrower_may: bool = Tru
     if not allowed:
         raise NotFound(f"loan {loan_id} does not exist", field="loan")
     return loan
-
-
-def check_mass(value, field: str, *, allow_zero: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DomainError("a whole number of micrograms", field=field)
-    if value < 0 or (value == 0 and not allow_zero):
-        raise DomainError(
-            "must be greater than zero" if value == 0 else "must not be negative", field=field
-        )
-    return value

@@ -11,9 +11,10 @@ from moonvault.catalog.services import sample_mark_lost, sample_weigh
 from moonvault.catalog.transitions import samples_transition
 from moonvault.core.errors import Conflict, DomainError, NotFound
 from moonvault.core.notify import notify
+from moonvault.core.units import check_mass
 from moonvault.custody.selectors import ledger_head
 from moonvault.loans.models import Incident, StockCheck, StockCheckLine
-from moonvault.loans.services.common import balance_tolerance_ug, check_mass
+from moonvault.loans.services.common import balance_tolerance_ug
 
 
 def incident_open(*, kind: str, description: str, **links) -> Incident:

@@ -16,6 +16,7 @@ from moonvault.catalog.services import ChildSpec, sample_consume, sample_split, 
 from moonvault.catalog.transitions import samples_transition
 from moonvault.core.errors import Conflict, DomainError, NotFound
 from moonvault.core.notify import notify
+from moonvault.core.units import check_mass
 from moonvault.custody.selectors import ledger_head
 from moonvault.loans.models import (
     Analysis,
@@ -29,7 +30,7 @@ from moonvault.loans.models import (
     UsageReport,
     Waiver,
 )
-from moonvault.loans.services.common import balance_tolerance_ug, check_mass, loan_for
+from moonvault.loans.services.common import balance_tolerance_ug, loan_for
 from moonvault.loans.services.incidents import incident_open
 
 DEFAULT_YEARS = 5
@@ -531,6 +532,21 @@ def return_receive(
     if location is None:
         raise NotFound(f"storage location {location_code!r} does not exist", field="location")
     items = _check_measured(shipment, measured)
+    lent = loan.items.aggregate(m=Sum("lent_mass_ug"))["m"] or 0
+    back_before = (
+        ShipmentItem.objects.filter(
+            shipment__loan=loan,
+            shipment__direction=Shipment.Direction.RETURN,
+            shipment__status=Shipment.Status.RECEIVED,
+        ).aggregate(m=Sum("mass_received_ug"))["m"]
+        or 0
+    )
+    back = back_before + sum(measured.values())
+    if back > lent + balance_tolerance_ug(lent):
+        raise Conflict(
+            f"{back} µg would have come back under this loan; only {lent} µg were lent",
+            field="measured",
+        )
     samples_transition(
         actor=actor,
         sample_ids=[i.sample_id for i in items],

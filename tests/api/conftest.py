@@ -1,0 +1,37 @@
+"""A small inventory in two missions, read through the API."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from moonvault.catalog.models import Form, Pool, Sample
+from moonvault.catalog.services import ChildSpec, sample_split
+from tests.conftest import GRAM
+
+MG = 1_000
+
+
+@dataclass
+class Inventory:
+    regolith: Sample
+    regolith_children: list[Sample]
+    grandchild: Sample
+    rock: Sample
+    rock_split: Sample
+
+
+@pytest.fixture
+def inventory(receive, mission_ce5, mission_a17):
+    regolith = receive("CE5C0400YJFM00505", mission_ce5, 2 * GRAM)
+    children = sample_split(
+        actor=None,
+        sample_id=regolith.id,
+        children=[ChildSpec(500 * MG), ChildSpec(300 * MG, form=Form.POWDER)],
+        loss_ug=7,
+    )
+    (grandchild,) = sample_split(actor=None, sample_id=children[0].id, children=[ChildSpec(MG)])
+    rock = receive(
+        "74001,6040", mission_a17, 40 * GRAM, form=Form.ROCK_FRAGMENT, pool=Pool.PERMANENT
+    )
+    (rock_split,) = sample_split(actor=None, sample_id=rock.id, children=[ChildSpec(2 * GRAM)])
+    return Inventory(regolith, children, grandchild, rock, rock_split)

@@ -1,0 +1,137 @@
+import pytest
+
+from moonvault.catalog.models import Payload
+from tests.api.conftest import MG
+from tests.conftest import GRAM
+
+pytestmark = pytest.mark.django_db
+
+
+def identifiers(response):
+    return [item["identifier"] for item in response.json()["items"]]
+
+
+def test_missions_are_listed_by_landing_date_with_their_payloads(client, mission_ce5, mission_a17):
+    Payload.objects.create(
+        mission=mission_ce5, name="Lunar regolith penetrating radar", agency="CNSA", country="CN"
+    )
+    response = client.get("/api/v1/missions")
+    assert response.status_code == 200
+    body = response.json()
+    assert {m["code"] for m in body} == {"CE5", "A17"}
+    ce5 = next(m for m in body if m["code"] == "CE5")
+    assert ce5["name_zh"] == "嫦娥五号"
+    assert ce5["returned_mass_ug"] == 1731 * GRAM
+    assert ce5["payloads"] == [
+        {"name": "Lunar regolith penetrating radar", "agency": "CNSA", "country": "CN"}
+    ]
+
+
+def test_one_mission_is_read_by_its_code(client, mission_a17):
+    response = client.get("/api/v1/missions/A17")
+    assert response.status_code == 200
+    assert response.json()["name"] == "Apollo 17"
+
+
+def test_samples_without_filters_list_every_sample_in_identifier_order(client, inventory):
+    response = client.get("/api/v1/samples")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 6
+    assert (body["limit"], body["offset"]) == (50, 0)
+    assert identifiers(response) == sorted(identifiers(response))
+
+
+def test_samples_filter_by_mission(client, inventory):
+    response = client.get("/api/v1/samples", {"mission": "A17"})
+    assert identifiers(response) == ["74001,6040", "74001,6041"]
+
+
+def test_samples_filter_by_form(client, inventory):
+    response = client.get("/api/v1/samples", {"form": "powder"})
+    assert identifiers(response) == [inventory.regolith_children[1].identifier]
+
+
+def test_samples_filter_by_pool(client, inventory):
+    response = client.get("/api/v1/samples", {"pool": "permanent"})
+    assert identifiers(response) == ["74001,6040", "74001,6041"]
+
+
+def test_samples_filter_by_state(client, inventory):
+    assert client.get("/api/v1/samples", {"state": "stored"}).json()["count"] == 6
+    assert client.get("/api/v1/samples", {"state": "lost"}).json()["count"] == 0
+
+
+def test_samples_filter_by_mass_range_in_micrograms(client, inventory):
+    response = client.get("/api/v1/samples", {"mass_min_ug": 300 * MG, "mass_max_ug": 2 * GRAM})
+    assert sorted(identifiers(response)) == sorted(
+        [
+            inventory.regolith.identifier,
+            inventory.rock_split.identifier,
+            *(c.identifier for c in inventory.regolith_children),
+        ]
+    )
+
+
+def test_samples_mass_bounds_are_inclusive(client, inventory):
+    response = client.get("/api/v1/samples", {"mass_min_ug": MG, "mass_max_ug": MG})
+    assert identifiers(response) == [inventory.grandchild.identifier]
+
+
+def test_samples_filter_by_identifier_prefix(client, inventory):
+    response = client.get("/api/v1/samples", {"q": "CE5C0400YJFM00505-1"})
+    assert identifiers(response) == ["CE5C0400YJFM00505-1", "CE5C0400YJFM00505-1-1"]
+
+
+def test_identifier_prefix_is_case_sensitive_like_the_identifiers(client, inventory):
+    assert client.get("/api/v1/samples", {"q": "ce5"}).json()["count"] == 0
+
+
+def test_samples_are_paginated_with_limit_and_offset_and_a_total_count(client, inventory):
+    everything = identifiers(client.get("/api/v1/samples"))
+    first = client.get("/api/v1/samples", {"limit": 4}).json()
+    second = client.get("/api/v1/samples", {"limit": 4, "offset": 4}).json()
+    assert first["count"] == second["count"] == 6
+    assert (second["limit"], second["offset"]) == (4, 4)
+    assert [i["identifier"] for i in first["items"] + second["items"]] == everything
+    assert len(second["items"]) == 2
+
+
+def test_an_offset_past_the_end_gives_an_empty_page(client, inventory):
+    body = client.get("/api/v1/samples", {"offset": 100}).json()
+    assert body["count"] == 6
+    assert body["items"] == []
+
+
+def test_one_sample_is_read_by_an_identifier_containing_a_comma(client, inventory):
+    response = client.get("/api/v1/samples/74001,6040")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["identifier"] == "74001,6040"
+    assert body["mission"] == "A17"
+    assert body["parent"] is None
+    assert body["form"] == "rock_fragment"
+    assert body["mass_ug"] == 38 * GRAM
+    assert body["mass"] == "38 g"
+    assert body["location"] == "MAIN"
+
+
+def test_a_percent_encoded_comma_reaches_the_same_sample(client, inventory):
+    response = client.get("/api/v1/samples/74001%2C6041")
+    assert response.status_code == 200
+    assert response.json()["parent"] == "74001,6040"
+
+
+def test_genealogy_lists_ancestors_root_first_children_and_all_descendants(client, inventory):
+    response = client.get(f"/api/v1/samples/{inventory.regolith_children[0].identifier}/genealogy")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["sample"]["identifier"] == "CE5C0400YJFM00505-1"
+    assert [a["identifier"] for a in body["ancestors"]] == ["CE5C0400YJFM00505"]
+    assert [c["identifier"] for c in body["children"]] == ["CE5C0400YJFM00505-1-1"]
+    assert body["descendant_count"] == 1
+
+    root = client.get("/api/v1/samples/CE5C0400YJFM00505/genealogy").json()
+    assert root["ancestors"] == []
+    assert root["descendant_count"] == 3
+    assert [c["mass_ug"] for c in root["children"]] == [499 * MG, 300 * MG]

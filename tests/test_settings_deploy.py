@@ -1,0 +1,61 @@
+"""Production settings pass Django's deployment checks, and refuse to start without a secret."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k3Q9-vT2_xLm8!pRw4#zYb7&nC1^sD6*fH0(gJ5)eA-uP3=oI8+qW2~tZ9jV4",
+    "ALLOWED_HOSTS": "moonvault.example.org",
+}
+
+
+def moonvault(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess:
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"}
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "moonvault", *args],
+        env={**base, "MOONVAULT_VAR_DIR": str(cwd), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_secret_key_of_the_test_is_long_and_varied_enough():
+    key = PRODUCTION["SECRET_KEY"]
+    assert len(key) >= 50
+    assert len(set(key)) >= 5
+
+
+def test_production_settings_pass_the_deployment_checks_without_a_warning(tmp_path):
+    result = moonvault("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("secret", ["", None])
+def test_starting_without_a_secret_key_and_debug_off_fails_clearly(tmp_path, secret):
+    env = {**PRODUCTION}
+    if secret is None:
+        del env["SECRET_KEY"]
+    else:
+        env["SECRET_KEY"] = secret
+    result = moonvault("check", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_debug_off_is_the_default(tmp_path):
+    env = {key: value for key, value in PRODUCTION.items() if key != "DEBUG"}
+    result = moonvault("diffsettings", "--all", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG = False" in result.stdout

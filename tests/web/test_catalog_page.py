@@ -1,0 +1,117 @@
+import pytest
+
+from moonvault.catalog.models import Pool
+from moonvault.catalog.services import samples_receive
+from tests.conftest import GRAM
+
+pytestmark = pytest.mark.django_db
+
+
+def listed(response):
+    return [s.identifier for s in response.context["page"]]
+
+
+@pytest.fixture
+def shelf(family, apollo_rock):
+    return family, apollo_rock
+
+
+def test_catalog_lists_every_sample(client, shelf):
+    response = client.get("/samples/")
+    assert response.status_code == 200
+    assert len(listed(response)) == 5
+    assert "5 samples" in response.text
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"mission": "A17"}, ["74001,6040"]),
+        ({"form": "powder"}, ["CE5C0400YJFM00505-2"]),
+        ({"pool": "permanent"}, ["74001,6040"]),
+        ({"state": "lost"}, []),
+        ({"q": "CE5C0400YJFM00505-1"}, ["CE5C0400YJFM00505-1", "CE5C0400YJFM00505-1-1"]),
+        ({"mass_min": "1", "unit": "g"}, ["74001,6040", "CE5C0400YJFM00505"]),
+        ({"mass_max": "1.5", "unit": "mg"}, ["CE5C0400YJFM00505-1-1", "CE5C0400YJFM00505-2"]),
+        ({"mass_min": "999", "mass_max": "999", "unit": "ug"}, ["CE5C0400YJFM00505-1-1"]),
+    ],
+)
+def test_catalog_filters(client, shelf, params, expected):
+    response = client.get("/samples/", params)
+    assert response.status_code == 200
+    assert listed(response) == expected
+
+
+def test_the_filters_stay_selected(client, shelf):
+    response = client.get("/samples/", {"pool": "permanent", "mass_min": "2.5", "unit": "mg"})
+    assert '<option value="permanent" selected>' in response.text
+    assert 'value="2.5"' in response.text
+    assert '<option value="mg" selected>' in response.text
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"mass_min": "heavy"}, "mass_min", "&#x27;heavy&#x27; is not a number"),
+        ({"mass_min": "-1"}, "mass_min", "mass must not be negative"),
+        ({"mass_max": "0.0000001"}, "mass_max", "not a whole number of micrograms"),
+        ({"mass_min": "2", "mass_max": "1"}, "mass_min", "mass_min_ug is above mass_max_ug"),
+        ({"form": "cheese"}, "form", "is not one of"),
+        ({"mass_min": "1", "unit": "stone"}, "unit", "unknown mass unit"),
+    ],
+)
+def test_a_bad_filter_shows_its_error_next_to_the_field_with_status_400(
+    client, shelf, params, field, message
+):
+    response = client.get("/samples/", params)
+    assert response.status_code == 400
+    assert response.context["page"] is None
+    assert set(response.context["errors"]) == {field}
+    slot = f'<span class="error" id="error-{field}" aria-live="polite">'
+    start = response.text.index(slot) + len(slot)
+    assert message in response.text[start : response.text.index("</span>", start)]
+    assert "correct the filters marked above" in response.text
+
+
+def test_the_catalog_pages_fifty_samples_at_a_time(client, mission_ce5, facility):
+    from moonvault.catalog.services import NewSample
+
+    samples_receive(
+        actor=None,
+        samples=[
+            NewSample(f"CE5P{i:03}", mission_ce5, "powder", Pool.RESEARCH, GRAM, facility)
+            for i in range(120)
+        ],
+    )
+    first = client.get("/samples/", {"pool": "research"})
+    assert len(listed(first)) == 50
+    assert "Page 1 of 3" in first.text
+    assert 'href="?pool=research&amp;page=2"' in first.text
+    last = client.get("/samples/", {"pool": "research", "page": 3})
+    assert listed(last) == [f"CE5P{i:03}" for i in range(100, 120)]
+    assert 'href="?pool=research&amp;page=2"' in last.text
+    assert client.get("/samples/", {"page": "many"}).context["page"].number == 1
+
+
+def test_an_htmx_request_gets_only_the_results(client, shelf):
+    response = client.get("/samples/", {"mission": "A17"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert "<table>" in response.text
+    assert "74001,6040" in response.text
+    assert "HX-Request" in response["Vary"]
+
+
+def test_an_htmx_request_with_a_bad_filter_updates_every_error_slot_out_of_band(client, shelf):
+    response = client.get("/samples/", {"mass_max": "abc"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    assert "<html" not in response.text
+    assert response.text.count('hx-swap-oob="true"') == 8
+    assert 'id="error-mass_max" aria-live="polite" hx-swap-oob="true">&#x27;abc&#x27;' in (
+        response.text
+    )
+    assert 'id="error-mass_min" aria-live="polite" hx-swap-oob="true"></span>' in response.text
+
+
+def test_the_full_page_has_no_out_of_band_fragments(client, shelf):
+    assert "hx-swap-oob" not in client.get("/samples/").text
