@@ -6,7 +6,7 @@ PORT ?= 8000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-sqlite test-postgres lint format typecheck migrations-check bench run clean
+.PHONY: install demo test test-sqlite test-postgres lint format migrations-check messages bench run clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Moonvault needs Python 3.11 or newer")'
@@ -51,6 +51,11 @@ format: $(STAMP)
 
 migrations-check: $(STAMP)
 	DEBUG=1 $(BIN)/moonvault makemigrations --check --dry-run
+
+# Refresh the Chinese catalog from the code, then compile it; translate new entries in between.
+messages: $(STAMP)
+	DEBUG=1 $(BIN)/moonvault makemessages -l zh_Hans --no-obsolete -i .venv -i tests -i var -i build -i bench
+	DEBUG=1 $(BIN)/moonvault compilemessages -l zh_Hans -i .venv
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
