@@ -10,6 +10,7 @@ from ninja.security import HttpBearer, django_auth
 
 from moonvault.accounts.api import router as accounts_router
 from moonvault.accounts.selectors import user_for_token
+from moonvault.allocation.api import router as allocation_router
 from moonvault.calls.api import router as calls_router
 from moonvault.catalog.api import router as catalog_router
 from moonvault.core.errors import DomainError
@@ -102,3 +103,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", calls_router)
 api.add_router("/", review_router)
 api.add_router("/", loans_router)
+api.add_router("/", allocation_router)

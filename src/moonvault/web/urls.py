@@ -12,5 +12,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("calls/", include("moonvault.calls.urls")),
     path("review/", include("moonvault.review.urls")),
+    path("allocation/", include("moonvault.allocation.urls")),
     path("loans/", include("moonvault.loans.urls")),
 ]

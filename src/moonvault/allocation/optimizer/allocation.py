@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
-from scipy.optimize import LinearConstraint
+from scipy.optimize import LinearConstraint, linear_sum_assignment
 
 from .model import (
     BELOW_MINIMUM,
@@ -121,7 +121,7 @@ class _RankRule:
 
     def _fund(self, unit: list[int], solution: dict[int, list[tuple[int, int]]]) -> None:
         for r, portions in solution.items():
-            self._set(r, portions)
+            self._set(r, self._trimmed(r, portions))
         for r in unit:
             self.lower[self.inst.requests[r].country] += self.inst.lower_mass(r)
         roots = {self._root(int(s)) for r in unit for s in self.inst.eligible[r]}
@@ -134,6 +134,20 @@ class _RankRule:
         for root in roots:
             self.parent[root] = keep
         self.members[keep] = merged
+
+    def _trimmed(self, r: int, portions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Portions cut back towards the least mass: what stage 1 holds is then as small as the
+        split rules allow, which makes the running budget and cap sums exact lower bounds."""
+        inst = self.inst
+        if inst.requests[r].whole_unit:
+            return portions
+        excess = sum(m for _, m in portions) - inst.lower_mass(r)
+        out = []
+        for s, m in sorted(portions, key=lambda p: -p[1]):
+            cut = max(min(excess, m - inst.min_split), 0)
+            excess -= cut
+            out.append((s, m - cut))
+        return out
 
     def _component(self, unit: list[int]) -> set[int]:
         roots = {self._root(int(s)) for r in unit for s in self.inst.eligible[r]}
@@ -470,6 +484,26 @@ class _RankRule:
     ) -> tuple[str, _Refusal | None]:
         """The sources could take the unit; the budget or a country cap is in the way."""
         inst = self.inst
+        minimal = self._minimal_allocation(unit, comp, reqs)
+        if minimal is not None:
+            mass = dict.fromkeys(inst.countries, 0)
+            for r in set(self.alloc) | set(unit):
+                mass[inst.requests[r].country] += sum(
+                    m for _, m in minimal.get(r, self.alloc.get(r))
+                )
+            if self._total(mass) > inst.budget:
+                # No allocation of the funded set with the unit releases less mass than this.
+                return UNFUNDED, self._budget_refusal(extra_lower)
+            over = [c for c, cap in inst.cap.items() if mass[c] > cap]
+            if not over:
+                self._fund(unit, minimal)
+                return FULL, None
+            least = dict.fromkeys(inst.countries, 0)
+            for r in set(self.alloc) | set(unit):
+                least[inst.requests[r].country] += inst.lower_mass(r)
+            if any(mass[c] == least[c] for c in over):
+                # Every request of that country already takes its least mass.
+                return UNFUNDED, self._cap_refusal(extra_lower)
         if any(self.usage[c] != self.lower[c] for c in inst.countries):
             # Other components hold more than their least possible mass; only a joint solve of
             # every funded request can tell whether they can make room.
@@ -488,6 +522,54 @@ class _RankRule:
         if status == _FEASIBLE:
             return UNFUNDED, self._cap_refusal(extra_lower)
         return UNFUNDED, self._budget_refusal(extra_lower)
+
+    def _minimal_allocation(self, unit: list[int], comp: set[int], reqs: list[int]):
+        """Changes that bring the funded set plus ``unit`` to its least total mass, or None.
+
+        Exact when every divisible request sits at its least mass (the unit's component is
+        repacked at least masses, the others already are) and whole units draw only on samples
+        no divisible request can use: then the least total is the divisible minima plus a
+        min-cost assignment of all whole units to their samples, and nothing else can change.
+        """
+        inst = self.inst
+        packed = None
+        for attempt in (
+            lambda: self._pack(reqs, True),
+            lambda: self._pack(reqs, False),
+            lambda: self._pack_tight(reqs, False),
+        ):
+            packed = attempt()
+            if packed is not None:
+                break
+        if packed is None:
+            return None
+        packed = {r: self._trimmed(r, p) for r, p in packed.items()}
+        everyone = set(self.alloc) | set(unit)
+        current = {**self.alloc, **packed}
+        divisible = [r for r in everyone if not inst.requests[r].whole_unit]
+        if any(sum(m for _, m in current[r]) != inst.lower_mass(r) for r in divisible):
+            return None
+        whole = sorted(r for r in everyone if inst.requests[r].whole_unit)
+        if not whole:
+            return packed
+        shared = np.zeros(len(inst.avail), dtype=bool)
+        for r in divisible:
+            shared[inst.usable(r)] = True
+        options = [inst.usable(r) for r in whole]
+        if any(shared[o].any() for o in options):
+            return None
+        cols = np.unique(np.concatenate(options))
+        forbidden = float(inst.avail.sum()) + 1.0
+        cost = np.full((len(whole), len(cols)), forbidden)
+        for i, o in enumerate(options):
+            cost[i, np.searchsorted(cols, o)] = inst.avail[o]
+        rows, picked = linear_sum_assignment(cost)
+        if np.any(cost[rows, picked] >= forbidden):
+            return None
+        for i, j in zip(rows, picked, strict=True):
+            s = int(cols[j])
+            packed[whole[i]] = [(s, int(inst.avail[s]))]
+        return packed
 
     # -- explanations ------------------------------------------------------------------------
 
@@ -626,10 +708,10 @@ def _optimise_mass(
     The bound is the LP relaxation of the stage-2 MILP, tightened by one portion (hence one
     handling loss) per request. Solutions come from fixing which portions are cut, so that
     only masses are left (integer, but without binaries, hence fast at any size): first the
-    rank-rule allocation's portions, always feasible; then the same with the relaxation's
-    portions of at least the minimum split mass as optional extra cuts; then those alone.
-    Stage 3 looks for fewer portions at the same objective among the pairs the relaxation or
-    the rank-rule allocation use, within the time left.
+    rank-rule allocation's portions, always feasible; then those plus a new portion wherever a
+    source has room for one, best rank first; then the relaxation's portions of at least the
+    minimum split mass. Stage 3 looks for fewer portions at the same objective among the pairs
+    the relaxation or the rank-rule allocation use, within the time left.
     """
     weights = _rank_weights(inst)
 
@@ -661,14 +743,17 @@ def _optimise_mass(
             big[r].add(s)
     big = {r: big[r] or used[r] for r in funded}
     improved = False
-    # The rank-rule portions alone are always feasible; the relaxation's larger portions are
-    # then offered as optional extra cuts, and as the only cuts.
-    either = {r: big[r] | used[r] for r in funded}
-    for allowed, fixed in ((used, used), (either, used), (big, big)):
+    for attempt in ("rank rule", "grown", "relaxation"):
         left = deadline - time.perf_counter()
         if left < 0.1:
             break
-        solution = _with_fixed_portions(inst, funded, allowed, fixed, min(left, 0.3 * time_limit))
+        if attempt == "grown":
+            grown = {r: list(p) for r, p in best.items()}
+            _add_portions(inst, grown)
+            cuts = {r: {s for s, _ in grown.get(r, [])} for r in funded}
+        else:
+            cuts = used if attempt == "rank rule" else big
+        solution = _with_fixed_portions(inst, funded, cuts, cuts, min(left, 0.3 * time_limit))
         if solution is not None and value(solution) > objective:
             best, objective, improved = solution, value(solution), True
     if not improved:
@@ -719,6 +804,37 @@ def _partial_reason(inst: Instance, r: int, alloc, used: np.ndarray, usage) -> _
             f"its eligible sources are used up by this and higher-priority requests; {short} short",
         )
     return _Refusal(RESERVE, f"its eligible sources hold no more releasable mass; {short} short")
+
+
+def _add_portions(inst: Instance, alloc: dict[int, list[tuple[int, int]]]) -> None:
+    """Cut a new portion for requests short of their request, best rank first, wherever a
+    source still has room for one; the masses are rebalanced afterwards with these cuts fixed.
+    """
+    used = np.zeros(len(inst.avail), dtype=np.int64)
+    usage = dict.fromkeys(inst.countries, 0)
+    for r, portions in alloc.items():
+        whole = inst.requests[r].whole_unit
+        for s, m in portions:
+            used[s] += m if whole else m + inst.loss
+            usage[inst.requests[r].country] += m
+    for r in sorted(alloc):
+        req = inst.requests[r]
+        if req.whole_unit:
+            continue
+        mine = {s for s, _ in alloc[r]}
+        usable = [int(s) for s in inst.usable(r) if int(s) not in mine]
+        for s in sorted(usable, key=lambda q: used[q]):
+            room = min(
+                int(inst.avail[s] - used[s]) - inst.loss,
+                req.requested_mass - sum(m for _, m in alloc[r]),
+                inst.budget - sum(usage.values()),
+                inst.cap.get(req.country, inst.budget) - usage[req.country],
+            )
+            if room < inst.min_split:
+                continue
+            alloc[r].append((s, room))
+            used[s] += room + inst.loss
+            usage[req.country] += room
 
 
 def _top_up(inst: Instance, alloc: dict[int, list[tuple[int, int]]]) -> None:
