@@ -106,6 +106,8 @@ def loan_create(
     if not 1 <= years <= 10:
         raise DomainError("a loan runs from 1 to 10 years", field="years")
     start = starts_on or timezone.localdate()
+    if not 1969 <= start.year <= 2200:
+        raise DomainError("a start date between 1969 and 2200", field="starts_on")
     end = _years_later(start, years)
     number = _next_number(start)
     loan = Loan.objects.create(
