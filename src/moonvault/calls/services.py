@@ -61,6 +61,8 @@ MAX_UNITS = 1000  # whole units per requested item
 def _check_lengths(model, **values: str) -> None:
     """Refuse text longer than its column holds, naming the field, before the database would."""
     for name, value in values.items():
+        if not isinstance(value, str):
+            raise DomainError("must be text", field=name)
         limit = model._meta.get_field(name).max_length
         if limit and len(value) > limit:
             raise DomainError(f"at most {limit} characters", field=name)
@@ -623,6 +625,11 @@ def proposal_return(*, actor, proposal_id: int, reason: str) -> Proposal:
     proposal = _proposal_for_committee(actor, proposal_id)
     if proposal.status != ProposalStatus.SUBMITTED:
         raise Conflict("only a submitted, unscreened proposal can be returned", field="proposal")
+    if proposal.call.status != CallStatus.OPEN:
+        # After the deadline a returned proposal could never be submitted again.
+        raise Conflict(
+            "proposals are returned for changes only while the call is open", field="proposal"
+        )
     if not reason.strip():
         raise DomainError("say what must change", field="reason")
     proposal.status = ProposalStatus.RETURNED

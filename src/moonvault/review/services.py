@@ -38,8 +38,16 @@ def conflict_declare(
         proposal=proposal, reviewer=actor, conflicted=conflicted, reason=reason.strip()
     )
     if conflicted:
-        # A declared conflict withdraws any assignment made before the declaration.
-        Assignment.objects.filter(proposal=proposal, reviewer=actor, review__isnull=True).delete()
+        # A declared conflict withdraws the assignment, and with it a review already written, so
+        # that a conflicted opinion never counts; the committee sees it in the proposal's history.
+        withdrawn, _ = Assignment.objects.filter(proposal=proposal, reviewer=actor).delete()
+        if withdrawn:
+            ProposalAction.objects.create(
+                proposal=proposal,
+                action="review withdrawn",
+                actor=actor,
+                reason=f"conflict declared: {reason.strip()}",
+            )
     return declaration
 
 
