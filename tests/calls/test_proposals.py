@@ -4,6 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from moonvault.calls.models import (
+    Call,
+    CallStatus,
     Proposal,
     ProposalAction,
     ProposalStatus,
@@ -12,6 +14,7 @@ from moonvault.calls.models import (
 from moonvault.calls.services import (
     ATTACHMENT_MAX_BYTES,
     attachment_add,
+    call_transition,
     doi_add,
     item_add,
     method_add,
@@ -533,3 +536,16 @@ def test_a_pdf_of_exactly_the_size_limit_is_accepted(round_):
     proposal = round_.draft()
     attach("limit.pdf", PDF, size=ATTACHMENT_MAX_BYTES)(round_.people.pi, proposal.pk)
     assert proposal.attachments.get().size == ATTACHMENT_MAX_BYTES
+
+
+def test_a_proposal_returned_during_screening_can_be_resubmitted_after_the_deadline(round_):
+    proposal = round_.submitted()
+    for status in (CallStatus.CLOSED, CallStatus.SCREENING):
+        call_transition(actor=round_.people.chair, call_id=round_.call.pk, to_status=status)
+    proposal_return(actor=round_.people.chair, proposal_id=proposal.pk, reason="add a data plan")
+    Call.objects.filter(pk=round_.call.pk).update(
+        proposals_due=round_.call.proposals_due.replace(year=2020)
+    )
+    resubmitted = proposal_submit(actor=proposal.pi, proposal_id=proposal.pk)
+    assert resubmitted.status == ProposalStatus.SUBMITTED
+    assert resubmitted.versions.count() == 2

@@ -56,6 +56,7 @@ PROPOSAL_TEXT_FIELDS = (
 )
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 MAX_UNITS = 1000  # whole units per requested item
+RESUBMISSION_STATUSES = frozenset({CallStatus.OPEN, CallStatus.CLOSED, CallStatus.SCREENING})
 
 
 def _check_lengths(model, **values: str) -> None:
@@ -571,7 +572,10 @@ def proposal_submit(*, actor, proposal_id: int) -> Proposal:
     proposal = _proposal_for_pi(actor, proposal_id)
     call = Call.objects.select_for_update().get(pk=proposal.call_id)
     now = timezone.now()
-    if call.status != CallStatus.OPEN or now >= call.proposals_due:
+    # A proposal the committee returned for changes may come back after the deadline, until
+    # review starts; anything else must meet the deadline.
+    returned = proposal.status == ProposalStatus.RETURNED and call.status in RESUBMISSION_STATUSES
+    if not returned and (call.status != CallStatus.OPEN or now >= call.proposals_due):
         raise Conflict("the call's deadline has passed; submissions are closed", field="call")
     problems = proposal_problems(proposal)
     if problems:
@@ -625,11 +629,6 @@ def proposal_return(*, actor, proposal_id: int, reason: str) -> Proposal:
     proposal = _proposal_for_committee(actor, proposal_id)
     if proposal.status != ProposalStatus.SUBMITTED:
         raise Conflict("only a submitted, unscreened proposal can be returned", field="proposal")
-    if proposal.call.status != CallStatus.OPEN:
-        # After the deadline a returned proposal could never be submitted again.
-        raise Conflict(
-            "proposals are returned for changes only while the call is open", field="proposal"
-        )
     if not reason.strip():
         raise DomainError("say what must change", field="reason")
     proposal.status = ProposalStatus.RETURNED

@@ -34,6 +34,7 @@ NOT_BACKED_UP = [
     "admin.logentry",
     "custody.custodyevent",
     "custody.ledgerhead",
+    "catalog.samplefacet",
 ]
 
 
