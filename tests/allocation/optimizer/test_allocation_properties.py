@@ -132,7 +132,7 @@ def tiny_rounds(draw):
     )
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(tiny_rounds())
 def test_rank_rule_and_stage_two_match_exhaustive_enumeration(rnd):
     result = solve_allocation(rnd, time_limit=30)
@@ -145,7 +145,7 @@ def test_rank_rule_and_stage_two_match_exhaustive_enumeration(rnd):
         assert abs(result.objective - best) <= 1e-9 + 1e-3 * best
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(tiny_rounds())
 def test_the_funded_set_is_lexicographically_at_least_greedys(rnd):
     greedy = greedy_allocation(rnd)

@@ -1,8 +1,9 @@
 """Optimisers for the allocation committee: reviewer assignment and sample mass allocation.
 
-Pure Python on numpy/scipy (HiGHS); nothing here touches Django, so the optimisers can be run and
-tested on plain data. ``solve_assignment`` assigns reviewers to proposals, ``solve_allocation``
-allocates sample mass under the rank rule and ``greedy_allocation`` is the by-hand baseline.
+Pure Python on numpy, scipy (HiGHS) and OR-Tools (network flows); nothing here touches Django,
+so the optimisers can be run and tested on plain data. ``solve_assignment`` assigns reviewers to
+proposals, ``solve_allocation`` allocates sample mass under the rank rule and
+``greedy_allocation`` is the by-hand baseline.
 """
 
 from .allocation import funded_units, solve_allocation

@@ -6,22 +6,33 @@ that is feasible together with every unit already funded; nothing funded is ever
 dropping a unit from a feasible set keeps it feasible, this yields the lexicographically largest
 funded set. Each decision is exact:
 
-* a lower bound on the mass already committed proves budget and country-cap refusals outright;
+* a proven lower bound on the mass the funded set must release (its requests' least masses, or
+  the least total found below, whichever is larger) proves budget and cap refusals outright;
 * a first-fit into the mass still free proves feasibility without a solver;
-* otherwise the connected component of the unit (requests linked through shared eligible sources)
-  is re-solved as a MILP, with the other components' current usage charged against the budget
-  and caps. If only the budget or a cap blocks and other components could still be rearranged to
-  use less mass, the whole funded set is re-solved as one MILP. A MILP time-out makes the unit
-  "undetermined" and is reported; it is never passed off as "does not fit".
+* a max-flow relaxation of the unit's connected component (requests linked through shared
+  eligible sources), charging each divisible request its least mass plus one handling loss,
+  proves "does not fit" (OR-Tools max flow);
+* repacking the component proves "fits": a min-cost flow that charges one loss per request and
+  holds one back per source (enough for the splits of a forest-shaped flow), the same without
+  the reserve, and next-fit with splitting where each source is filled by a subset sum;
+* when the sources can take the unit but the budget or a cap is in the way, the least total mass
+  of the funded set with the unit is computed exactly when every divisible request sits at its
+  least mass and whole units use samples no divisible request can use (a min-cost assignment of
+  the whole units); it decides the budget, and a cap when that country is at its least mass;
+* otherwise the component is solved as a MILP with the other components' usage charged against
+  the budget and caps, and, if other components could still make room, the whole funded set. A
+  MILP time-out (or stage 1's share of the time running out) makes the unit "undetermined" and is
+  reported; it is never passed off as "does not fit".
 
-Splits are modelled exactly: every portion costs the handling loss and must reach the minimum
-split mass (see ``model`` for what is not enforced).
+Stage-1 allocations are trimmed to the least masses the split rules allow, which keeps the running
+sums of released mass tight. Splits are modelled exactly: every portion costs the handling loss
+and must reach the minimum split mass (see ``model`` for what is not enforced).
 
 Stage 2 fixes the funded set and maximises rank-weighted delivered mass (weight 2 for the first
 request falling linearly to 1 for the last), every funded request between its minimum and its
-request. Stage 3 then minimises the number of portions while holding the stage-2 objective within
-``STAGE3_TOLERANCE``. Both are MILPs solved by HiGHS under a time limit; the gap to HiGHS's proven
-dual bound is reported.
+request, by fixing which portions are cut and optimising their masses; the gap to the LP bound
+is reported (see ``_optimise_mass``). Stage 3 then looks for fewer portions while holding the
+stage-2 objective within ``STAGE3_TOLERANCE``, within the time left.
 """
 
 from __future__ import annotations
@@ -95,6 +106,8 @@ class _RankRule:
         self.used = np.zeros(len(inst.avail), dtype=np.int64)
         self.usage: dict[str, int] = dict.fromkeys(inst.countries, 0)
         self.lower: dict[str, int] = dict.fromkeys(inst.countries, 0)
+        # A proven lower bound on the total mass of the funded set, at least the sum of lower.
+        self.floor = 0
         self.parent = np.arange(len(inst.avail))
         self.members: dict[int, set[int]] = {}
         self.milp_calls = 0
@@ -124,6 +137,7 @@ class _RankRule:
             self._set(r, self._trimmed(r, portions))
         for r in unit:
             self.lower[self.inst.requests[r].country] += self.inst.lower_mass(r)
+            self.floor += self.inst.lower_mass(r)
         roots = {self._root(int(s)) for r in unit for s in self.inst.eligible[r]}
         merged = set(unit)
         for root in roots:
@@ -451,15 +465,19 @@ class _RankRule:
         if self._relaxation_infeasible(reqs):
             alone = not self._alone_feasible(unit)
             return UNFUNDED, self._source_refusal(unit, alone=alone)
-        for packed in (
-            self._pack(reqs, True),
-            self._pack(reqs, False),
-            self._pack_tight(reqs, False),
-            self._pack_tight(reqs, True),
+        for attempt in (
+            lambda: self._pack(reqs, True),
+            lambda: self._pack(reqs, False),
+            lambda: self._pack_tight(reqs, False),
+            lambda: self._pack_tight(reqs, True),
         ):
+            packed = attempt()
             if packed is not None and self._fits_residual(comp, packed):
                 self._fund(unit, packed)
                 return FULL, None
+            if packed is not None:
+                # The sources can take the unit; only the budget or a cap is in the way.
+                return self._coupling_decision(unit, comp, reqs, extra_lower)
         budget, caps = self._residual_coupling(comp)
         status, solution = self._solve(reqs, budget, caps, "mass")
         if status == _FEASIBLE:
@@ -497,6 +515,7 @@ class _RankRule:
             over = [c for c, cap in inst.cap.items() if mass[c] > cap]
             if not over:
                 self._fund(unit, minimal)
+                self.floor = max(self.floor, self._total(mass))
                 return FULL, None
             least = dict.fromkeys(inst.countries, 0)
             for r in set(self.alloc) | set(unit):
@@ -574,7 +593,8 @@ class _RankRule:
     # -- explanations ------------------------------------------------------------------------
 
     def _lower_bound_refusal(self, extra: dict[str, int]) -> _Refusal | None:
-        if self._total(self.lower) + sum(extra.values()) > self.inst.budget:
+        # Adding requests never lets the funded set release less, so its floor carries over.
+        if self.floor + sum(extra.values()) > self.inst.budget:
             return self._budget_refusal(extra)
         for c, amount in extra.items():
             if c in self.inst.cap and self.lower[c] + amount > self.inst.cap[c]:
@@ -582,7 +602,7 @@ class _RankRule:
         return None
 
     def _budget_refusal(self, extra: dict[str, int]) -> _Refusal:
-        left = self.inst.budget - self._total(self.lower)
+        left = self.inst.budget - self.floor
         need = sum(extra.values())
         return _Refusal(
             BUDGET,
