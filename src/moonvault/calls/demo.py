@@ -79,7 +79,7 @@ PAST_PROPOSALS = (
         "magnetism, paleointensity",
         "SQUID magnetometry",
         False,
-        [(Form.SCOOPED_REGOLITH, 1500, 1400, 0)],
+        [(Form.SCOOPED_REGOLITH, 1500, 1000, 0)],
     ),
     (
         "Cosmic-ray exposure ages of regolith grains",
@@ -87,6 +87,13 @@ PAST_PROPOSALS = (
         "noble gas mass spectrometry",
         True,
         [(Form.SCOOPED_REGOLITH, 400, 300, 0)],
+    ),
+    (
+        "Bulk chemistry of Chang'e-5 regolith",
+        "geochemistry, XRF",
+        "XRF",
+        True,
+        [(Form.SCOOPED_REGOLITH, 1500, 1400, 0)],
     ),
 )
 
@@ -152,7 +159,7 @@ def demo_past_round(*, committee: User, applicants: list[User], reviewers: list[
         missions=["CE5"],
         pools=[Pool.RESEARCH],
         forms=[Form.SCOOPED_REGOLITH, Form.POWDER, Form.THIN_SECTION],
-        release_budget_ug=4_000 * MG,
+        release_budget_ug=4_500 * MG,
         per_proposal_cap_ug=1_500 * MG,
         proposals_due=now + timedelta(days=1),
         review_due=(now + timedelta(days=2)).date(),
@@ -281,7 +288,10 @@ def demo_rounds(*, institutions, users: dict[str, User], password) -> dict:
     applicants = [people[row[0]] for row in ROUND_APPLICANTS] + [users[Role.APPLICANT]]
     reviewers = [users[Role.REVIEWER]] + [people[row[0]] for row in ROUND_REVIEWERS]
     committee = users[Role.COMMITTEE]
-    past = demo_past_round(committee=committee, applicants=applicants, reviewers=reviewers)
+    # The first applicant also sends a second, much larger proposal, which the round declines.
+    past = demo_past_round(
+        committee=committee, applicants=[*applicants, applicants[0]], reviewers=reviewers
+    )
     current = demo_open_round(
         committee=committee, applicants=[applicants[0], users[Role.APPLICANT]], reviewers=reviewers
     )

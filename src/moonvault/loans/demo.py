@@ -87,13 +87,17 @@ def _receive(loan: Loan, shipment, *, short_ug: int = 0):
 
 
 def demo_loans(*, users: dict[str, User], approved: list) -> dict:
-    """Loans from the approved proposals, one per state, as far as there are proposals."""
+    """Loans from the approved proposals, one per state, as far as there are proposals.
+
+    The active loan started over a year ago, so its annual inventory and usage report are
+    overdue, and it arrived 40 mg light, which left an incident open for the curator.
+    """
     _demo_locations()
     curator = users[Role.CURATOR]
-    plan = ["closed", "active_overdue", "active_incident", "shipped", "signed", "agreement"]
+    plan = ["closed", "returned", "returning", "active", "shipped", "signed", "agreement"]
     made = {}
     for state, proposal in zip(plan, approved, strict=False):
-        days = 420 if state in {"closed", "active_overdue"} else 30
+        days = 30 if state in {"shipped", "signed", "agreement"} else 420
         loan = _agreement(curator, proposal, started_days_ago=days)
         made[state] = loan
         if state == "agreement":
@@ -106,7 +110,7 @@ def demo_loans(*, users: dict[str, User], approved: list) -> dict:
         shipment = _ship(curator, loan, seal=f"SEAL-{loan.pk:05d}")
         if state == "shipped":
             continue
-        _receive(loan, shipment, short_ug=40 * MG if state == "active_incident" else 0)
+        _receive(loan, shipment, short_ug=40 * MG if state == "active" else 0)
         sample = loan.items.select_related("sample").first().sample
         research.analysis_record(
             actor=loan.pi,
@@ -116,23 +120,28 @@ def demo_loans(*, users: dict[str, User], approved: list) -> dict:
             destructive=True,
             mass_consumed_ug=min(50 * MG, sample.mass_ug // 4),
         )
-        if state != "closed":
+        if state == "active":
             continue
-        research.usage_report_submit(
-            actor=loan.pi, loan_id=loan.pk, text="Three SIMS sessions; results published."
-        )
-        sample.refresh_from_db()
-        held = list(loan.items.filter(sample__state=State.ON_LOAN).select_related("sample"))
-        back = research.return_pack(
-            actor=loan.pi,
-            loan_id=loan.pk,
-            sample_ids=[i.sample_id for i in held],
-            container_code=f"RET-{loan.number}",
-            seal_number=f"SEAL-R{loan.pk:05d}",
-        )
-        research.shipment_dispatch(
-            actor=loan.pi, shipment_id=back.pk, courier="DHL", tracking_number=f"DHL{loan.pk:08d}"
-        )
+        _send_back(curator, loan, receive=state != "returning")
+        if state == "closed":
+            _report_and_close(curator, loan, sample)
+    obligations.obligations_check(today=timezone.localdate())
+    return made
+
+
+def _send_back(curator: User, loan: Loan, *, receive: bool) -> None:
+    held = list(loan.items.filter(sample__state=State.ON_LOAN).select_related("sample"))
+    back = research.return_pack(
+        actor=loan.pi,
+        loan_id=loan.pk,
+        sample_ids=[i.sample_id for i in held],
+        container_code=f"RET-{loan.number}",
+        seal_number=f"SEAL-R{loan.pk:05d}",
+    )
+    research.shipment_dispatch(
+        actor=loan.pi, shipment_id=back.pk, courier="DHL", tracking_number=f"DHL{loan.pk:08d}"
+    )
+    if receive:
         research.return_receive(
             actor=curator,
             shipment_id=back.pk,
@@ -140,22 +149,26 @@ def demo_loans(*, users: dict[str, User], approved: list) -> dict:
             measured={i.sample_id: i.sample.mass_ug for i in held},
             location_code=RETURNED,
         )
-        publications.publication_record(
-            actor=loan.pi,
-            loan_id=loan.pk,
-            doi="10.1038/s41586-021-04100-2",
-            title="Two-billion-year-old volcanism on the Moon from Chang'e-5 basalts",
-            journal="Nature",
-            year=2021,
-            authors=["Li, Q.-L.", "Zhou, Q.", "Liu, Y."],
-            sample_identifiers=[sample.identifier],
-        )
-        research.data_deposit_record(
-            actor=loan.pi, loan_id=loan.pk, reference="https://doi.org/10.12345/moonvault-demo"
-        )
-        research.loan_close(actor=curator, loan_id=loan.pk)
-    obligations.obligations_check(today=timezone.localdate())
-    return made
+
+
+def _report_and_close(curator: User, loan: Loan, sample: Sample) -> None:
+    research.usage_report_submit(
+        actor=loan.pi, loan_id=loan.pk, text="Three SIMS sessions; results published."
+    )
+    publications.publication_record(
+        actor=loan.pi,
+        loan_id=loan.pk,
+        doi="10.1038/s41586-021-04100-2",
+        title="Two-billion-year-old volcanism on the Moon from Chang'e-5 basalts",
+        journal="Nature",
+        year=2021,
+        authors=["Li, Q.-L.", "Zhou, Q.", "Liu, Y."],
+        sample_identifiers=[sample.identifier],
+    )
+    research.data_deposit_record(
+        actor=loan.pi, loan_id=loan.pk, reference="https://doi.org/10.12345/moonvault-demo"
+    )
+    research.loan_close(actor=curator, loan_id=loan.pk)
 
 
 def demo_exhibition(*, users: dict[str, User]) -> None:
