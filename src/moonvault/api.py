@@ -13,6 +13,7 @@ from moonvault.accounts.selectors import user_for_token
 from moonvault.allocation.api import router as allocation_router
 from moonvault.calls.api import router as calls_router
 from moonvault.catalog.api import router as catalog_router
+from moonvault.catalog.api_exports import router as exports_router
 from moonvault.core.errors import DomainError
 from moonvault.custody.api import router as custody_router
 from moonvault.loans.api import router as loans_router
@@ -98,6 +99,7 @@ def on_not_found(request, exc):
 
 
 api.add_router("/", catalog_router)
+api.add_router("/", exports_router)
 api.add_router("/", custody_router)
 api.add_router("/", accounts_router)
 api.add_router("/", calls_router)

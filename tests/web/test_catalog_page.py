@@ -106,7 +106,7 @@ def test_an_htmx_request_with_a_bad_filter_updates_every_error_slot_out_of_band(
     response = client.get("/samples/", {"mass_max": "abc"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 400
     assert "<html" not in response.text
-    assert response.text.count('hx-swap-oob="true"') == 8
+    assert response.text.count('hx-swap-oob="true"') == 11
     assert 'id="error-mass_max" aria-live="polite" hx-swap-oob="true">&#x27;abc&#x27;' in (
         response.text
     )

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from moonvault.accounts.models import ApiToken, Institution, Person, Role
-from moonvault.core.errors import DomainError, NotFound
+from moonvault.core.errors import Conflict, DomainError, NotFound
+from moonvault.core.identifiers import validate_orcid, validate_ror
 
 
 def token_digest(raw: str) -> str:
@@ -27,6 +28,10 @@ def institution_create(*, name: str, country: str, ror: str = "", name_zh: str =
         raise DomainError("country must be a two-letter ISO 3166 code", field="country")
     if not name.strip():
         raise DomainError("name is required", field="name")
+    ror = validate_ror(ror) if ror.strip() else ""
+    taken = Institution.objects.filter(ror=ror).exclude(name=name.strip(), country=country)
+    if ror and taken.exists():
+        raise Conflict(f"ROR id {ror} belongs to another institution", field="ror")
     institution, _ = Institution.objects.get_or_create(
         name=name.strip(), country=country, defaults={"ror": ror, "name_zh": name_zh}
     )
@@ -51,6 +56,9 @@ def person_create(
     unknown = set(roles) - set(Role.values)
     if unknown:
         raise DomainError(f"unknown role(s): {', '.join(sorted(unknown))}", field="roles")
+    orcid = validate_orcid(orcid) if orcid.strip() else ""
+    if orcid and Person.objects.filter(orcid=orcid).exists():
+        raise Conflict(f"ORCID iD {orcid} belongs to another person", field="orcid")
     user = User.objects.create_user(
         username=username,
         password=password,

@@ -243,14 +243,16 @@ class ApplicantFeedback:
 
 
 def proposal_feedback(*, proposal: Proposal) -> ApplicantFeedback | None:
-    """The decision, approved amounts, reasons for cuts and the reviewers' comments to the PI.
-
-    Nothing before the committee publishes its decisions (the call is decided): until then a
-    decision may still change. Reviewers stay anonymous and their confidential comments to the
-    committee are left out.
-    """
+    """The decision as its applicant sees it: nothing before the committee publishes its
+    decisions (the call is decided), because until then a decision may still change."""
     published = proposal.call.status in {CallStatus.DECIDED, CallStatus.CLOSED_OUT}
-    if proposal.status not in DECIDED_STATUSES or not published:
+    return decision_record(proposal=proposal) if published else None
+
+
+def decision_record(*, proposal: Proposal) -> ApplicantFeedback | None:
+    """The recorded decision: approved amounts, reasons for cuts and the reviewers' comments to
+    the PI. Reviewers stay anonymous and their confidential comments are left out."""
+    if proposal.status not in DECIDED_STATUSES:
         return None
     decision = Decision.objects.filter(proposal=proposal).prefetch_related("items").first()
     if decision is None:

@@ -1,5 +1,7 @@
 """Public read endpoints of the catalog."""
 
+from typing import Literal
+
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -20,6 +22,15 @@ class SampleQuery(Schema):
     mass_min_ug: int | None = Field(None, ge=0)
     mass_max_ug: int | None = Field(None, ge=0)
     q: str = Field("", max_length=64, description="identifier prefix")
+    text: str = Field(
+        "",
+        max_length=selectors.TEXT_MAX,
+        description="words in the classification, subtype or description",
+    )
+    has_publications: bool = Field(False, description="only samples a publication used")
+    sort: Literal[tuple(selectors.SORTS)] = Field(  # type: ignore[valid-type]
+        "identifier", description="identifier, mass, mission or updated; a leading - reverses"
+    )
     limit: int = Field(50, ge=1, le=MAX_PAGE)
     offset: int = Field(0, ge=0)
 
@@ -34,7 +45,16 @@ def mission_detail(request, code: str):
     return selectors.mission_get(code=code)
 
 
-@router.get("/samples", response=SamplePage, auth=None, summary="Search the sample catalog")
+@router.get(
+    "/samples",
+    response=SamplePage,
+    auth=None,
+    summary="Search the sample catalog",
+    description=(
+        "Filters combine with AND. `facets` gives, for each mission, form, pool and state, how "
+        "many samples choosing that option instead would match (the other filters kept)."
+    ),
+)
 def sample_list(request, query: Query[SampleQuery]):
     filters = selectors.SampleFilters(
         mission=query.mission,
@@ -44,10 +64,19 @@ def sample_list(request, query: Query[SampleQuery]):
         mass_min_ug=query.mass_min_ug,
         mass_max_ug=query.mass_max_ug,
         q=query.q,
+        text=query.text,
+        has_publications=query.has_publications,
     )
-    qs = selectors.sample_search(filters=filters).select_related("parent")
-    items = list(qs[query.offset : query.offset + query.limit])
-    return {"count": qs.count(), "limit": query.limit, "offset": query.offset, "items": items}
+    qs = selectors.sample_search(filters=filters, sort=query.sort).select_related("parent")
+    counts = selectors.sample_search_counts(filters=filters)
+    return {
+        "count": counts.total,
+        "limit": query.limit,
+        "offset": query.offset,
+        "items": list(qs[query.offset : query.offset + query.limit]),
+        "facets": counts.facets,
+        "facets_source": counts.source,
+    }
 
 
 @router.get("/samples/{identifier}", response=SampleOut, auth=None, summary="One sample")

@@ -188,6 +188,12 @@ class Sample(models.Model):
             models.Index(fields=["path"], name="sample_path"),
             models.Index(fields=["mission", "state", "form", "pool"], name="sample_facets"),
             models.Index(fields=["mass_ug"], name="sample_mass"),
+            # The catalog's other filter mixes and sort orders (catalog/facets.py).
+            models.Index(fields=["form", "pool", "state"], name="sample_form_pool"),
+            models.Index(fields=["pool", "state"], name="sample_pool_state"),
+            models.Index(fields=["state", "mass_ug"], name="sample_state_mass"),
+            models.Index(fields=["mission", "mass_ug"], name="sample_mission_mass"),
+            models.Index(fields=["updated_at"], name="sample_updated"),
         ]
 
     def __str__(self) -> str:
@@ -196,6 +202,28 @@ class Sample(models.Model):
     @property
     def ancestor_ids(self) -> list[int]:
         return path_ids(self.path)[:-1]
+
+
+class SampleFacet(models.Model):
+    """How many samples, and how much mass, share one mission, form, pool and state.
+
+    Kept exact by database triggers on catalog_sample (migration 0003), so that every writer —
+    services, admin, bulk COPY — keeps it in step; see catalog/facets.py.
+    """
+
+    mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="+")
+    form = models.CharField(max_length=20, choices=Form.choices)
+    pool = models.CharField(max_length=16, choices=Pool.choices)
+    state = models.CharField(max_length=12, choices=State.choices)
+    count = models.BigIntegerField()
+    mass_ug = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mission", "form", "pool", "state"], name="sample_facet_unique"
+            )
+        ]
 
 
 class IdentifierCounter(models.Model):

@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from ninja import Schema
 
@@ -65,11 +66,27 @@ class SampleOut(Schema):
         return format_mass(obj.mass_ug)
 
 
+class FacetOptionOut(Schema):
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+class SampleFacetsOut(Schema):
+    mission: list[FacetOptionOut]
+    form: list[FacetOptionOut]
+    pool: list[FacetOptionOut]
+    state: list[FacetOptionOut]
+
+
 class SamplePage(Schema):
     count: int
     limit: int
     offset: int
     items: list[SampleOut]
+    facets: SampleFacetsOut
+    facets_source: Literal["table", "query"]
 
 
 class GenealogyNode(Schema):

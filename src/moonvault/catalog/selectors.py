@@ -2,8 +2,11 @@
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils.translation import get_language
 
+from moonvault.catalog.facets import DIMENSIONS, facet_counts, facet_table_counts
 from moonvault.catalog.models import (
     PATH_END,
     Form,
@@ -15,6 +18,20 @@ from moonvault.catalog.models import (
     path_ids,
 )
 from moonvault.core.errors import DomainError, NotFound
+from moonvault.loans.models import PublicationUse
+
+TEXT_MAX = 100
+# Sort keys of the catalog; the id breaks ties so that pages never overlap.
+SORTS = {
+    "identifier": ("identifier",),
+    "-identifier": ("-identifier",),
+    "mass": ("mass_ug", "id"),
+    "-mass": ("-mass_ug", "-id"),
+    "mission": ("mission__code", "identifier"),
+    "-mission": ("-mission__code", "identifier"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+}
 
 
 @dataclass(frozen=True)
@@ -26,8 +43,12 @@ class SampleFilters:
     mass_min_ug: int | None = None
     mass_max_ug: int | None = None
     q: str = ""
+    text: str = ""
+    has_publications: bool = False
 
     def validate(self) -> "SampleFilters":
+        if len(self.text.strip()) > TEXT_MAX:
+            raise DomainError(f"the text is longer than {TEXT_MAX} characters", field="text")
         for name, choices in (("form", Form), ("pool", Pool), ("state", State)):
             value = getattr(self, name)
             if value and value not in choices.values:
@@ -58,17 +79,21 @@ def mission_get(*, code: str) -> Mission:
     return mission
 
 
-def sample_search(*, filters: SampleFilters) -> QuerySet[Sample]:
+def sample_search(*, filters: SampleFilters, sort: str = "identifier") -> QuerySet[Sample]:
     filters.validate()
-    qs = Sample.objects.select_related("mission", "location")
-    if filters.mission:
+    if sort not in SORTS:
+        raise DomainError(f"{sort!r} is not one of: {', '.join(SORTS)}", field="sort")
+    return _filtered(filters).select_related("mission", "location").order_by(*SORTS[sort])
+
+
+def _filtered(filters: SampleFilters, *, facets: bool = True) -> QuerySet[Sample]:
+    """The samples matching the filters; with `facets=False`, all but the four facet filters."""
+    qs = Sample.objects.all()
+    if facets and filters.mission:
         qs = qs.filter(mission__code=filters.mission)
-    if filters.form:
-        qs = qs.filter(form=filters.form)
-    if filters.pool:
-        qs = qs.filter(pool=filters.pool)
-    if filters.state:
-        qs = qs.filter(state=filters.state)
+    for name in ("form", "pool", "state"):
+        if facets and getattr(filters, name):
+            qs = qs.filter(**{name: getattr(filters, name)})
     if filters.mass_min_ug is not None:
         qs = qs.filter(mass_ug__gte=filters.mass_min_ug)
     if filters.mass_max_ug is not None:
@@ -77,7 +102,116 @@ def sample_search(*, filters: SampleFilters) -> QuerySet[Sample]:
         # Identifier prefix: a range on the byte-ordered unique index.
         q = filters.q.strip()
         qs = qs.filter(identifier__gte=q, identifier__lt=q + "\U0010ffff")
-    return qs.order_by("identifier")
+    if text := filters.text.strip():
+        # Words anywhere in the describing fields: trigram indexes answer this on PostgreSQL
+        # (3+ characters); SQLite scans the samples left by the other filters.
+        qs = qs.filter(
+            Q(classification__icontains=text)
+            | Q(subtype__icontains=text)
+            | Q(description__icontains=text)
+        )
+    if filters.has_publications:
+        qs = qs.filter(Exists(PublicationUse.objects.filter(sample=OuterRef("pk"))))
+    return qs
+
+
+@dataclass(frozen=True)
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class SampleCounts:
+    total: int
+    facets: dict[str, list[FacetOption]]
+    # "table" when the pre-counted facet table answered, "query" when the samples were counted.
+    source: str
+
+
+def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
+    """The number of matching samples, and per facet option the number it would give.
+
+    With filters on mission, form, pool and state only, the answer comes from the facet table
+    and costs the same at any catalog size. A mass range, identifier prefix, text or publication
+    filter cannot be pre-counted: then one GROUP BY over the samples passing those filters (the
+    four facet filters left to Python) counts them, in time proportional to how many pass.
+    """
+    filters.validate()
+    missions = list(Mission.objects.order_by("landed_on", "code"))
+    selected = {
+        name: getattr(filters, name) for name in ("form", "pool", "state") if getattr(filters, name)
+    }
+    if filters.mission:
+        ids = [m.id for m in missions if m.code == filters.mission]
+        selected["mission"] = ids[0] if ids else None
+    if _only_facet_filters(filters):
+        found, source = facet_table_counts(selected=selected), "table"
+    else:
+        # One GROUP BY over the samples passing the other filters gives every facet's counts.
+        rows = (
+            _filtered(filters, facets=False)
+            .values_list("mission_id", "form", "pool", "state")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        found, source = facet_counts(rows, selected=selected), "query"
+    total, counts = found.total, found.by_dimension
+    choices = {
+        "mission": [(m.id, m.code, _mission_label(m)) for m in missions],
+        "form": [(v, v, label) for v, label in Form.choices],
+        "pool": [(v, v, label) for v, label in Pool.choices],
+        "state": [(v, v, label) for v, label in State.choices],
+    }
+    facets = {
+        name: [
+            FacetOption(
+                value=value,
+                label=str(label),
+                count=counts[name].get(key, 0),
+                selected=getattr(filters, name) == value,
+            )
+            for key, value, label in choices[name]
+        ]
+        for name in DIMENSIONS
+    }
+    return SampleCounts(total=total, facets=facets, source=source)
+
+
+def _only_facet_filters(filters: SampleFilters) -> bool:
+    return (
+        filters.mass_min_ug is None
+        and filters.mass_max_ug is None
+        and not filters.q.strip()
+        and not filters.text.strip()
+        and not filters.has_publications
+    )
+
+
+def _mission_label(mission: Mission) -> str:
+    if mission.name_zh and (get_language() or "").startswith("zh"):
+        return mission.name_zh
+    return mission.name
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    page: Page
+    counts: SampleCounts
+
+
+def sample_catalog_page(
+    *, filters: SampleFilters, sort: str = "identifier", number: str | int | None = 1, size: int
+) -> CatalogPage:
+    """One page of the catalog; an out-of-range or malformed page number gives the nearest."""
+    qs = sample_search(filters=filters, sort=sort)
+    counts = sample_search_counts(filters=filters)
+    paginator = Paginator(qs, size)
+    # Already counted (from the facet table when it can): spare the paginator its COUNT(*).
+    paginator.count = counts.total
+    return CatalogPage(page=paginator.get_page(number), counts=counts)
 
 
 def sample_get(*, identifier: str) -> Sample:

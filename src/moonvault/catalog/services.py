@@ -23,6 +23,7 @@ from moonvault.catalog.models import (
     path_segment,
 )
 from moonvault.core.errors import Conflict, DomainError, NotFound
+from moonvault.core.identifiers import normalize_igsn
 from moonvault.core.units import check_mass
 from moonvault.custody.models import EventKind
 from moonvault.custody.services import PendingEvent, events_record, ledger_lock
@@ -146,6 +147,17 @@ def _check_identifier(
     return identifier
 
 
+def _check_igsn(text: str, field: str, taken: set[str]) -> str:
+    """An optional IGSN, normalized; a sample is registered under one IGSN and no other has it."""
+    if not text.strip():
+        return ""
+    igsn = normalize_igsn(text, field=field)
+    if igsn in taken or Sample.objects.filter(igsn=igsn).exists():
+        raise Conflict(f"IGSN {igsn} is already given to another sample", field=field)
+    taken.add(igsn)
+    return igsn
+
+
 def samples_receive(
     *, actor, samples: list[NewSample], reason: str = "", allow_zero_mass: bool = False
 ) -> list[Sample]:
@@ -164,10 +176,13 @@ def samples_receive(
                 Sample.objects.filter(identifier__in=chunk).values_list("identifier", flat=True)
             )
         taken: set[str] = set()
+        igsns_taken: set[str] = set()
+        igsns = []
         for i, new in enumerate(samples):
             field = f"samples[{i}]" if len(samples) > 1 else ""
             prefix = f"{field}." if field else ""
             taken.add(_check_identifier(new.identifier, prefix + "identifier", taken, in_use))
+            igsns.append(_check_igsn(new.igsn, prefix + "igsn", igsns_taken))
             check_mass(new.mass_ug, prefix + "mass_ug", allow_zero=allow_zero_mass)
             _check_choice(new.form, Form, prefix + "form")
             _check_choice(new.pool, Pool, prefix + "pool")
@@ -181,12 +196,14 @@ def samples_receive(
                 _counter_bump(*split)
         head = ledger_lock()
         rows = []
-        for sample_id, new in zip(_next_sample_ids(len(samples)), samples, strict=True):
+        for sample_id, new, igsn in zip(
+            _next_sample_ids(len(samples)), samples, igsns, strict=True
+        ):
             rows.append(
                 Sample(
                     id=sample_id,
                     identifier=new.identifier.strip(),
-                    igsn=new.igsn,
+                    igsn=igsn,
                     mission=new.mission,
                     path=path_segment(sample_id),
                     depth=0,

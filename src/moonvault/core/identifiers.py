@@ -1,4 +1,4 @@
-"""Validation of the field's identifiers: DOI, ORCID iD, ROR id."""
+"""Validation of the field's identifiers: DOI, ORCID iD, ROR id, IGSN."""
 
 import re
 
@@ -8,6 +8,9 @@ DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
 ORCID_PATTERN = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
 ROR_PATTERN = re.compile(r"^0[a-hj-km-np-tv-z0-9]{6}\d{2}$")
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+IGSN_PATTERN = re.compile(r"^[A-Z0-9]{5,32}$")
+# IGSNs resolve as DOIs under this prefix; the sample record keeps the bare IGSN.
+IGSN_DOI_PREFIX = "10.60516"
 
 
 def normalize_doi(text: str, *, field: str = "doi") -> str:
@@ -47,3 +50,20 @@ def validate_ror(text: str, *, field: str = "ror") -> str:
     if 98 - (number * 100) % 97 != int(ror[-2:]):
         raise DomainError(f"{text!r} has a wrong ROR checksum", field=field)
     return ror
+
+
+def normalize_igsn(text: str, *, field: str = "igsn") -> str:
+    """`IEXXX0001`, `igsn:IEXXX0001` and `https://doi.org/10.60516/IEXXX0001` become `IEXXX0001`."""
+    igsn = text.strip()
+    for prefix in ("https://doi.org/", "http://doi.org/", "doi:", "https://igsn.org/", "igsn:"):
+        if igsn.lower().startswith(prefix):
+            igsn = igsn[len(prefix) :]
+            break
+    igsn = igsn.removeprefix(IGSN_DOI_PREFIX + "/").upper()
+    if not IGSN_PATTERN.match(igsn):
+        raise DomainError(
+            f"{text!r} is not an IGSN (5 to 32 letters and digits such as IEXXX0001, or "
+            f"{IGSN_DOI_PREFIX}/IEXXX0001)",
+            field=field,
+        )
+    return igsn

@@ -247,7 +247,7 @@ def proposal_return(request, proposal_id: int):
 @role_required(Role.COMMITTEE)
 def decision(request, proposal_id: int):
     proposal = selectors.proposal_for_committee(actor=request.user, proposal_id=proposal_id)
-    feedback = selectors.proposal_feedback(proposal=proposal)
+    feedback = selectors.decision_record(proposal=proposal)
     form = DecisionForm(
         request.POST or None,
         items=list(proposal.items.all()),

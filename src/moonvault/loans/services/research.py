@@ -15,6 +15,7 @@ from moonvault.catalog.models import Sample, State, StorageLocation
 from moonvault.catalog.services import ChildSpec, sample_consume, sample_split, sample_weigh
 from moonvault.catalog.transitions import samples_transition
 from moonvault.core.errors import Conflict, DomainError, NotFound
+from moonvault.core.identifiers import normalize_doi
 from moonvault.core.notify import notify
 from moonvault.core.units import check_mass
 from moonvault.custody.selectors import ledger_head
@@ -610,7 +611,9 @@ def data_deposit_record(
 ) -> DataDeposit:
     loan = loan_for(actor, loan_id)
     reference = reference.strip()
-    if not (reference.startswith(("https://", "http://")) or reference.startswith("10.")):
+    if reference.lower().startswith(("10.", "doi:")):
+        reference = normalize_doi(reference, field="reference")
+    elif not reference.startswith(("https://", "http://")):
         raise DomainError("give a DOI (10.…) or a URL", field="reference")
     return DataDeposit.objects.create(loan=loan, reference=reference, embargo_until=embargo_until)
 

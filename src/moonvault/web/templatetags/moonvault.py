@@ -24,3 +24,20 @@ def default_language_path(context) -> str:
     cookie says, so `set_language` cannot resolve a prefixed one such as /zh-hans/missions/.
     """
     return translate_url(context["request"].get_full_path(), settings.LANGUAGE_CODE)
+
+
+@register.simple_tag(takes_context=True)
+def refine(context, name: str, value: str) -> str:
+    """This catalog address with one filter set to `value` (cleared when empty), from page 1."""
+    params = context["request"].GET.copy()
+    params.pop("page", None)
+    if value:
+        params[name] = value
+    else:
+        params.pop(name, None)
+    return "?" + params.urlencode()
+
+
+@register.filter
+def get(mapping, key):
+    return mapping.get(key) if mapping else None

@@ -1,0 +1,143 @@
+"""Public, read-only exports of sample metadata for the IGSN registries (SESAR, DataCite)."""
+
+from typing import Literal
+
+from django.http import StreamingHttpResponse
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from moonvault.catalog import exports, selectors
+from moonvault.catalog.models import Form, Pool, State
+from moonvault.core.api import answers
+
+router = Router(tags=["exports"])
+
+EXAMPLE_SESAR = {
+    "igsn": "IEXXX0001",
+    "sample_name": "74220",
+    "parent_igsn": "",
+    "sample_type": "Individual Sample",
+    "material": "Soil",
+    "classification": "soil",
+    "field_name": "Unsieved",
+    "collection_method": "Scoop",
+    "size": "1223.4",
+    "size_unit": "g",
+    "latitude": "20.1908",
+    "longitude": "30.7717",
+    "locality": "Taurus–Littrow valley, Moon",
+    "cruise_field_prgrm": "Apollo 17",
+    "collection_start_date": "1972-12-11",
+    "current_archive": "Main laboratory",
+    "description": "Orange glass soil from Shorty crater.",
+}
+
+
+class ExportFilters(Schema):
+    mission: str = Field("", description="mission code, e.g. CE5 or A17")
+    form: Form | None = None
+    pool: Pool | None = None
+    state: State | None = None
+    mass_min_ug: int | None = Field(None, ge=0)
+    mass_max_ug: int | None = Field(None, ge=0)
+    q: str = Field("", max_length=64, description="identifier prefix")
+    text: str = Field(
+        "",
+        max_length=selectors.TEXT_MAX,
+        description="words in the classification, subtype or description",
+    )
+    has_publications: bool = Field(False, description="only samples a publication used")
+    sort: Literal[tuple(selectors.SORTS)] = Field(  # type: ignore[valid-type]
+        "identifier", description="identifier, mass, mission or updated; a leading - reverses"
+    )
+
+
+def _search(query: ExportFilters):
+    filters = selectors.SampleFilters(
+        mission=query.mission,
+        form=query.form or "",
+        pool=query.pool or "",
+        state=query.state or "",
+        mass_min_ug=query.mass_min_ug,
+        mass_max_ug=query.mass_max_ug,
+        q=query.q,
+        text=query.text,
+        has_publications=query.has_publications,
+    )
+    # Filters are checked here, before the first byte is sent, so that a bad one is a 4xx.
+    return selectors.sample_search(filters=filters, sort=query.sort)
+
+
+def _stream(pieces, content_type: str, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(pieces, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@router.get(
+    "/samples/{identifier}/sesar.json",
+    response=answers(200, dict, public=True),
+    auth=None,
+    summary="One sample's metadata in SESAR (IGSN registry) fields",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "OK",
+                "content": {
+                    "application/json": {"schema": {"type": "object"}, "example": EXAMPLE_SESAR}
+                },
+            }
+        }
+    },
+)
+def sample_sesar(request, identifier: str):
+    return exports.sample_sesar(selectors.sample_get(identifier=identifier))
+
+
+@router.get(
+    "/samples/{identifier}/datacite.json",
+    response=answers(200, dict, public=True),
+    auth=None,
+    summary="One sample's DataCite metadata (schema 4, PhysicalObject), for registering its IGSN",
+    description=(
+        "The body DataCite's REST API takes (`data.type` = `dois`). `doi` is the IGSN under "
+        "10.60516 when the sample has one; the parent's IGSN is a relatedIdentifier IsPartOf."
+    ),
+)
+def sample_datacite(request, identifier: str):
+    return exports.sample_datacite(selectors.sample_get(identifier=identifier))
+
+
+@router.get(
+    "/exports/samples.csv",
+    response=answers(200, str, public=True),
+    auth=None,
+    summary="Catalog search results as SESAR CSV (streamed)",
+    description="The catalog's filters; one header line, then one line per sample.",
+)
+def samples_sesar_csv(request, query: Query[ExportFilters]):
+    return _stream(exports.sesar_csv(_search(query)), "text/csv; charset=utf-8", "samples.csv")
+
+
+@router.get(
+    "/exports/samples.json",
+    response=answers(200, dict, public=True),
+    auth=None,
+    summary="Catalog search results as SESAR JSON (streamed)",
+    description='`{"samples": [...]}`, each in the fields of `/samples/{identifier}/sesar.json`.',
+)
+def samples_sesar_json(request, query: Query[ExportFilters]):
+    return _stream(exports.sesar_json(_search(query)), "application/json", "samples.json")
+
+
+@router.get(
+    "/exports/samples.datacite.json",
+    response=answers(200, dict, public=True),
+    auth=None,
+    summary="Catalog search results as DataCite records (streamed)",
+    description='`{"data": [...]}`, each the `data` of `/samples/{identifier}/datacite.json`.',
+)
+def samples_datacite_json(request, query: Query[ExportFilters]):
+    return _stream(
+        exports.datacite_json(_search(query)), "application/json", "samples.datacite.json"
+    )

@@ -1,0 +1,692 @@
+"""Importing any collection's CSV through a small mapping file, and receiving parsed rows in bulk.
+
+`mapping_load` reads the mapping (JSON or TOML) and `mapped_csv_parse` reads the CSV through it
+into plain rows and a refusal for every row that cannot be imported, touching no database.
+`catalog_rows_receive`, shared with the NASA catalog importer, checks the rows against the
+inventory and writes them in one transaction through `BulkLedger` (COPY on PostgreSQL): unlike
+`samples_receive`, which builds a model instance and an ORM insert per sample, it keeps pace with
+catalogs of a hundred thousand rows. Samples already in the inventory under the same mission are
+left as they are, so that importing a file twice changes nothing the second time.
+
+Row numbers are those a spreadsheet shows: the header is row 1, the first sample row 2.
+"""
+
+import csv
+import io
+import json
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from moonvault.catalog.importers import MAX_PROBLEMS, _decode, _import_location, _tidy
+from moonvault.catalog.models import (
+    Form,
+    IdConvention,
+    IdentifierCounter,
+    Mission,
+    Pool,
+    Sample,
+    State,
+    StorageLocation,
+    path_segment,
+)
+from moonvault.catalog.services import IDENTIFIER_LOOKUP_CHUNK, IDENTIFIER_MAX
+from moonvault.core.errors import DomainError, FieldProblem
+from moonvault.core.identifiers import normalize_igsn
+from moonvault.core.units import MAX_MASS_UG, MICROGRAMS_PER, parse_mass
+from moonvault.custody.bulk import BulkLedger
+from moonvault.custody.models import EventKind
+
+MASS_UNKNOWN = "Mass unknown: to be weighed."
+CLASSIFICATION_MAX = Sample._meta.get_field("classification").max_length
+SUBTYPE_MAX = Sample._meta.get_field("subtype").max_length
+# Rows buffered before they are written (still inside the one transaction) and progress shown.
+FLUSH_ROWS = 20_000
+
+MAPPED_FIELDS = (
+    "identifier",
+    "mission",
+    "form",
+    "mass",
+    "mass_unit",
+    "classification",
+    "subtype",
+    "igsn",
+    "latitude",
+    "longitude",
+    "description",
+)
+FIXABLE_FIELDS = ("mission", "form", "mass_unit", "classification", "subtype")
+
+
+def refusal(row: int, column: str | None, why: str, *, word: str = "row") -> FieldProblem:
+    """`word`: what the file calls one sample, a CSV row or a JSON record."""
+    where = f"{word} {row}, column {column}" if column else f"{word} {row}"
+    return FieldProblem(column, f"{where}: {why}")
+
+
+@dataclass(frozen=True)
+class RootRow:
+    """One returned sample to receive, and the display samples split from it."""
+
+    row: int
+    identifier: str
+    mission: str  # as the file names it; the caller maps it to a Mission
+    form: str
+    mass_ug: int
+    classification: str = ""
+    subtype: str = ""
+    pristinity_pct: Decimal | None = None
+    igsn: str = ""
+    description: str = ""
+    mass_unknown: bool = False
+    displays: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReceiveOutcome:
+    received: int
+    displays: int
+    unchanged: int
+    dry_run: bool
+    location: str
+    pool: str
+    to_weigh: list[str]
+    refused: list[FieldProblem]
+    missions_created: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.refused:
+            out.append(f"{len(self.refused):,} rows cannot be imported:")
+            out += [f"  {p.message}" for p in self.refused]
+        if self.to_weigh:
+            out.append(
+                f"Mass unknown, to be weighed ({len(self.to_weigh):,}): " + ", ".join(self.to_weigh)
+            )
+        if self.missions_created:
+            verb = "would be created" if self.dry_run else "created"
+            out.append(f"Missions {verb}: {', '.join(self.missions_created)}")
+        if self.unchanged:
+            out.append(
+                f"{self.unchanged:,} samples are already in the inventory and were left unchanged."
+            )
+        verb = "would be" if self.dry_run else "were"
+        new = f"{self.received:,} samples {verb} received into {self.location} (pool {self.pool})"
+        if self.displays:
+            new += f", {self.displays:,} display samples {verb} split off into the public pool"
+        out.append(new + ".")
+        if self.dry_run:
+            out.append("Dry run: nothing was imported.")
+        elif not self.received and not self.displays:
+            out.append("Nothing changed: every sample of the file is already in the inventory.")
+        return out
+
+
+@dataclass(frozen=True)
+class _Existing:
+    id: int
+    mission_id: int
+    parent_id: int | None
+
+
+def _existing(identifiers: list[str]) -> dict[str, _Existing]:
+    found = {}
+    for start in range(0, len(identifiers), IDENTIFIER_LOOKUP_CHUNK):
+        chunk = identifiers[start : start + IDENTIFIER_LOOKUP_CHUNK]
+        for identifier, pk, mission_id, parent_id in Sample.objects.filter(
+            identifier__in=chunk
+        ).values_list("identifier", "id", "mission_id", "parent_id"):
+            found[identifier] = _Existing(pk, mission_id, parent_id)
+    return found
+
+
+def _igsns_taken(igsns: list[str]) -> set[str]:
+    taken: set[str] = set()
+    for start in range(0, len(igsns), IDENTIFIER_LOOKUP_CHUNK):
+        chunk = igsns[start : start + IDENTIFIER_LOOKUP_CHUNK]
+        taken.update(Sample.objects.filter(igsn__in=chunk).values_list("igsn", flat=True))
+    return taken
+
+
+def _creation(identifier: str, mission: Mission, parent_id: int | None, form: str, pool: str):
+    # The same keys as catalog.services._creation_data: the ledger replays samples from them.
+    return {
+        "identifier": identifier,
+        "mission": mission.code,
+        "parent": parent_id,
+        "form": form,
+        "pool": pool,
+        "pristine": True,
+    }
+
+
+def _counters_bump(new: list[tuple[str, Mission]]) -> None:
+    """Keep later splits from reusing an Apollo split number the file already gave."""
+    highest: dict[str, int] = {}
+    for identifier, mission in new:
+        generic, comma, split = identifier.partition(",")
+        if comma and split.isdigit() and mission.id_convention == IdConvention.APOLLO:
+            highest[generic] = max(highest.get(generic, 0), int(split))
+    for prefix, last in highest.items():
+        counter, _ = IdentifierCounter.objects.select_for_update().get_or_create(prefix=prefix)
+        if counter.last < last:
+            counter.last = last
+            counter.save(update_fields=["last"])
+
+
+def catalog_rows_receive(
+    *,
+    actor,
+    rows: list[RootRow],
+    refused: list[FieldProblem],
+    missions: dict[str, Mission],
+    columns: dict[str, str],
+    pool: str,
+    location: StorageLocation,
+    dry_run: bool = False,
+    reason: str = "",
+    progress: Callable[[int, int], None] | None = None,
+    word: str = "row",
+) -> ReceiveOutcome:
+    """Receive the rows not yet in the inventory as root samples, their display samples as splits.
+
+    `refused` are the parser's refusals; `missions` maps each row's mission text to a mission;
+    `columns` names the file's column for identifier, mission, igsn and displays in messages.
+    Nothing is written if anything is refused; a dry run returns every refusal instead.
+    """
+    if pool not in Pool.values:
+        raise DomainError(f"{pool!r} is not one of: {', '.join(Pool.values)}", field="pool")
+    problems = list(refused)
+    existing = _existing([r.identifier for r in rows] + [d for r in rows for d in r.displays])
+    taken_igsns = _igsns_taken([r.igsn for r in rows if r.igsn])
+    new_rows: list[tuple[RootRow, Mission]] = []
+    unchanged = 0
+    for r in rows:
+        mission = missions.get(r.mission)
+        if mission is None:
+            problems.append(
+                refusal(r.row, columns["mission"], f"unknown mission {r.mission!r}", word=word)
+            )
+            continue
+        found = existing.get(r.identifier)
+        if found is None:
+            if r.igsn in taken_igsns:
+                problems.append(
+                    refusal(
+                        r.row,
+                        columns["igsn"],
+                        f"IGSN {r.igsn} belongs to another sample",
+                        word=word,
+                    )
+                )
+            elif any(d in existing for d in r.displays):
+                shown = next(d for d in r.displays if d in existing)
+                problems.append(
+                    refusal(
+                        r.row, columns["displays"], f"sample {shown} is already in use", word=word
+                    )
+                )
+            else:
+                new_rows.append((r, mission))
+            continue
+        if found.mission_id != mission.pk or found.parent_id is not None:
+            problems.append(
+                refusal(
+                    r.row,
+                    columns["identifier"],
+                    f"{r.identifier} is already in the inventory as another sample "
+                    "(another mission, or split from another)",
+                    word=word,
+                )
+            )
+            continue
+        missing = [d for d in r.displays if d not in existing]
+        if missing:
+            problems.append(
+                refusal(
+                    r.row,
+                    columns["displays"],
+                    f"{r.identifier} is already in the inventory without display sample "
+                    f"{missing[0]}; split it off with the split service",
+                    word=word,
+                )
+            )
+            continue
+        unchanged += 1 + len(r.displays)
+    to_weigh = [r.identifier for r, _ in new_rows if r.mass_unknown]
+    to_weigh += [d for r, _ in new_rows for d in r.displays]
+    outcome = ReceiveOutcome(
+        received=len(new_rows),
+        displays=sum(len(r.displays) for r, _ in new_rows),
+        unchanged=unchanged,
+        dry_run=dry_run,
+        location=location.code,
+        pool=pool,
+        to_weigh=to_weigh,
+        refused=problems,
+    )
+    if dry_run:
+        return outcome
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise DomainError(
+            f"nothing imported: {problems[0].message}{more}", problems=problems[:MAX_PROBLEMS]
+        )
+    if new_rows:
+        _write(actor, new_rows, pool, location, reason, progress)
+    return outcome
+
+
+def _write(actor, new_rows, pool, location, reason, progress) -> None:
+    total = len(new_rows)
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    with transaction.atomic():
+        _counters_bump(
+            [(r.identifier, m) for r, m in new_rows]
+            + [(d, m) for r, m in new_rows for d in r.displays]
+        )
+        writer = BulkLedger(actor_id=actor_id)
+        try:
+            now = timezone.now()
+            received = writer.new_operation()
+            for done, (r, mission) in enumerate(new_rows, start=1):
+                root_id = writer.new_sample_id()
+                path = path_segment(root_id)
+                writer.add_sample(
+                    (
+                        root_id, r.identifier, r.igsn, path, 0, r.form, pool, State.STORED,
+                        True, r.mass_ug, r.classification, r.subtype, r.pristinity_pct,
+                        r.description, now, now, mission.pk, None, location.pk,
+                    )
+                )  # fmt: skip
+                writer.add_event(
+                    sample_id=root_id,
+                    kind=EventKind.RECEIVED,
+                    operation=received,
+                    recorded_at=now,
+                    state_after=State.STORED,
+                    location_after_id=location.pk,
+                    mass_delta_ug=r.mass_ug,
+                    reason=reason,
+                    data=_creation(r.identifier, mission, None, r.form, pool),
+                )
+                if r.displays:
+                    _displays_split(writer, r, mission, root_id, path, location, now, reason)
+                if done % FLUSH_ROWS == 0 or done == total:
+                    writer.flush()
+                    if progress:
+                        progress(done, total)
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+
+
+def _displays_split(writer, r: RootRow, mission, root_id, path, location, now, reason) -> None:
+    """Display samples leave the generic with no mass recorded: their weighing comes later."""
+    children = [writer.new_sample_id() for _ in r.displays]
+    split = writer.new_operation()
+    writer.add_event(
+        sample_id=root_id,
+        kind=EventKind.SPLIT,
+        operation=split,
+        recorded_at=now,
+        state_after=State.STORED,
+        location_after_id=location.pk,
+        reason=reason,
+        data={"children": children},
+    )
+    for child_id, identifier in zip(children, r.displays, strict=True):
+        writer.add_sample(
+            (
+                child_id, identifier, "", path + path_segment(child_id), 1, r.form,
+                Pool.PUBLIC_BENEFIT, State.STORED, True, 0, r.classification, r.subtype, None,
+                f"Display sample of {r.identifier}. {MASS_UNKNOWN}", now, now, mission.pk,
+                root_id, location.pk,
+            )
+        )  # fmt: skip
+        writer.add_event(
+            sample_id=child_id,
+            kind=EventKind.SPLIT_OFF,
+            operation=split,
+            recorded_at=now,
+            state_after=State.STORED,
+            location_after_id=location.pk,
+            reason=reason,
+            data=_creation(identifier, mission, root_id, r.form, Pool.PUBLIC_BENEFIT),
+        )
+
+
+# The mapping file
+
+
+@dataclass(frozen=True)
+class Mapping:
+    columns: dict[str, str]  # field -> the file's column
+    fixed: dict[str, str]  # field -> the value every row gets
+    forms: dict[str, str]  # the file's word, lower-cased -> Form value
+
+
+def _mapping_error(why: str) -> DomainError:
+    return DomainError(f"mapping: {why}", field="mapping")
+
+
+def _form_value(text: str, forms: dict[str, str]) -> str | None:
+    key = text.lower()
+    if key in forms:
+        return forms[key]
+    for value, label in Form.choices:
+        if key in (value, str(label).lower()):
+            return value
+    return None
+
+
+def mapping_load(data: bytes | str, *, name: str = "") -> Mapping:
+    """A mapping in JSON or TOML (by the file's extension, else whichever reads)."""
+    text = _decode(data)
+    loaded = None
+    if not name.endswith(".toml"):
+        try:
+            loaded = json.loads(text)
+        except ValueError as exc:
+            if name.endswith(".json"):
+                raise _mapping_error(f"not valid JSON ({exc})") from None
+    if loaded is None:
+        try:
+            loaded = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise _mapping_error(f"neither valid JSON nor valid TOML ({exc})") from None
+    if not isinstance(loaded, dict):
+        raise _mapping_error("the mapping must be a table with [columns], [fixed], [forms]")
+    unknown = set(loaded) - {"columns", "fixed", "forms"}
+    if unknown:
+        raise _mapping_error(f"unknown section {sorted(unknown)[0]!r}")
+    sections = {}
+    for section, allowed in (
+        ("columns", MAPPED_FIELDS),
+        ("fixed", FIXABLE_FIELDS),
+        ("forms", None),
+    ):
+        table = loaded.get(section, {})
+        if not isinstance(table, dict):
+            raise _mapping_error(f"[{section}] must be a table")
+        for key, value in table.items():
+            if allowed is not None and key not in allowed:
+                raise _mapping_error(
+                    f"[{section}] has unknown field {key!r}; fields: {', '.join(allowed)}"
+                )
+            if not isinstance(value, str) or not value.strip():
+                raise _mapping_error(f"[{section}] {key} must be a non-empty text")
+        sections[section] = {k: v.strip() for k, v in table.items()}
+    forms = {}
+    for word, value in sections["forms"].items():
+        if value not in Form.values:
+            raise _mapping_error(
+                f"[forms] {word!r} = {value!r} is not one of: {', '.join(Form.values)}"
+            )
+        forms[word.strip().lower()] = value
+    columns, fixed = sections["columns"], sections["fixed"]
+    for required in ("identifier", "mass"):
+        if required not in columns:
+            raise _mapping_error(f"[columns] must name the {required} column")
+    for required in ("mission", "form", "mass_unit"):
+        if required not in columns and required not in fixed:
+            raise _mapping_error(f"give the {required} as a column or under [fixed]")
+    if ("latitude" in columns) != ("longitude" in columns):
+        raise _mapping_error("[columns] names latitude and longitude together or neither")
+    if "mass_unit" in fixed and fixed["mass_unit"] not in MICROGRAMS_PER:
+        raise _mapping_error(
+            f"[fixed] mass_unit {fixed['mass_unit']!r} is not one of: {', '.join(MICROGRAMS_PER)}"
+        )
+    if "form" in fixed:
+        form = _form_value(fixed["form"], forms)
+        if form is None:
+            raise _mapping_error(f"[fixed] form {fixed['form']!r} is not a form")
+        fixed["form"] = form
+    return Mapping(columns=columns, fixed=fixed, forms=forms)
+
+
+# The CSV
+
+
+@dataclass
+class MappedReport:
+    rows: list[RootRow] = field(default_factory=list)
+    refused: list[FieldProblem] = field(default_factory=list)
+    stray_spaces: int = 0
+    mass_unknown: list[tuple[int, str]] = field(default_factory=list)  # (row, identifier)
+
+    def lines(self) -> list[str]:
+        out = [f"{len(self.rows) + len(self.refused):,} rows read, {len(self.rows):,} usable"]
+        if self.stray_spaces:
+            out.append(f"  stray spaces removed in {self.stray_spaces:,} cells")
+        if self.mass_unknown:
+            out.append(f"  no mass given in {len(self.mass_unknown):,} rows, imported as unknown")
+        return out
+
+
+def _coordinate(text: str, low: int, high: int) -> Decimal:
+    """Raises ValueError with the reason."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a number of degrees") from None
+    if not value.is_finite() or not low <= value <= high:
+        raise ValueError(f"{text} is not between {low} and {high} degrees")
+    return value
+
+
+def mapped_csv_parse(
+    data: bytes | str, *, mapping: Mapping, allow_unknown_mass: bool = False
+) -> MappedReport:
+    """Read every row through the mapping; a row that cannot be imported is refused with why."""
+    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    header = [_tidy(h) for h in next(reader, None) or []]
+    if not header:
+        raise DomainError("row 1: the file is empty; it needs a header row", field="header")
+    index = {}
+    for name, column in mapping.columns.items():
+        if column not in header:
+            raise DomainError(
+                f"row 1: column {column!r} (the mapping's {name}) is not in the header",
+                field="header",
+            )
+        index[name] = header.index(column)
+    report = MappedReport()
+    columns = mapping.columns
+    first_row: dict[str, int] = {}
+    igsn_row: dict[str, int] = {}
+    width = len(header)
+    for cells in reader:
+        if not any(c.strip() for c in cells):
+            continue
+        row = reader.line_num
+        if len(cells) != width:
+            report.refused.append(
+                refusal(row, None, f"has {len(cells)} cells where the header has {width}")
+            )
+            continue
+        values = dict(mapping.fixed)
+        for name, i in index.items():
+            clean = _tidy(cells[i])
+            if clean != cells[i]:
+                report.stray_spaces += 1
+            values[name] = clean
+        problems: list[FieldProblem] = []
+
+        identifier = values["identifier"]
+        if not identifier:
+            problems.append(refusal(row, columns["identifier"], "the identifier is missing"))
+        elif len(identifier) > IDENTIFIER_MAX or " " in identifier:
+            problems.append(
+                refusal(
+                    row,
+                    columns["identifier"],
+                    f"{identifier!r} is longer than {IDENTIFIER_MAX} characters or has spaces",
+                )
+            )
+        elif identifier in first_row:
+            problems.append(
+                refusal(
+                    row,
+                    columns["identifier"],
+                    f"{identifier} already appears in row {first_row[identifier]}",
+                )
+            )
+        else:
+            first_row[identifier] = row
+
+        mission = values.get("mission", "")
+        if not mission:
+            problems.append(refusal(row, columns.get("mission"), "the mission is missing"))
+
+        form = _form_value(values.get("form", ""), mapping.forms)
+        if form is None:
+            problems.append(
+                refusal(
+                    row,
+                    columns.get("form"),
+                    f"unknown form {values.get('form', '')!r}; map it under [forms]",
+                )
+            )
+
+        mass_text, unit = values["mass"], values.get("mass_unit", "")
+        mass_ug, unknown = 0, False
+        if not mass_text:
+            if allow_unknown_mass:
+                unknown = True
+                report.mass_unknown.append((row, identifier))
+            else:
+                problems.append(
+                    refusal(
+                        row,
+                        columns["mass"],
+                        "the mass is missing (--allow-unknown-mass imports it as unknown)",
+                    )
+                )
+        elif unit not in MICROGRAMS_PER:
+            problems.append(
+                refusal(
+                    row,
+                    columns.get("mass_unit"),
+                    f"unknown mass unit {unit!r}; one of {', '.join(MICROGRAMS_PER)}",
+                )
+            )
+        elif "," in mass_text:
+            # "12,5" is 12.5 in much of the world and 125 to a thousands reader: refuse both.
+            problems.append(
+                refusal(row, columns["mass"], f"{mass_text!r}: use a decimal point, no commas")
+            )
+        else:
+            try:
+                mass_ug = parse_mass(mass_text, unit)
+            except DomainError as exc:
+                problems.append(refusal(row, columns["mass"], exc.message))
+            else:
+                if not 0 < mass_ug <= MAX_MASS_UG:
+                    problems.append(
+                        refusal(
+                            row,
+                            columns["mass"],
+                            f"the mass {mass_text} {unit} must be above zero and plausible",
+                        )
+                    )
+
+        classification = values.get("classification", "")
+        if len(classification) > CLASSIFICATION_MAX:
+            problems.append(
+                refusal(row, columns.get("classification"), f"longer than {CLASSIFICATION_MAX}")
+            )
+        subtype = values.get("subtype", "")
+        if len(subtype) > SUBTYPE_MAX:
+            problems.append(refusal(row, columns.get("subtype"), f"longer than {SUBTYPE_MAX}"))
+
+        igsn = ""
+        if values.get("igsn"):
+            try:
+                igsn = normalize_igsn(values["igsn"])
+            except DomainError as exc:
+                problems.append(refusal(row, columns["igsn"], exc.message))
+            else:
+                if igsn in igsn_row:
+                    problems.append(
+                        refusal(
+                            row, columns["igsn"], f"{igsn} already appears in row {igsn_row[igsn]}"
+                        )
+                    )
+                igsn_row.setdefault(igsn, row)
+
+        notes = [values["description"]] if values.get("description") else []
+        if values.get("latitude") or values.get("longitude"):
+            try:
+                latitude = _coordinate(values["latitude"], -90, 90)
+                longitude = _coordinate(values["longitude"], -180, 360)
+            except ValueError as exc:
+                problems.append(refusal(row, columns["latitude"], str(exc)))
+            else:
+                notes.append(f"Collected at latitude {latitude}, longitude {longitude}.")
+        if unknown:
+            notes.append(MASS_UNKNOWN)
+
+        if problems:
+            report.refused += problems
+            continue
+        report.rows.append(
+            RootRow(
+                row=row,
+                identifier=identifier,
+                mission=mission,
+                form=form,
+                mass_ug=mass_ug,
+                classification=classification,
+                subtype=subtype,
+                igsn=igsn,
+                description="\n".join(notes),
+                mass_unknown=unknown,
+            )
+        )
+    if not report.rows and not report.refused:
+        raise DomainError("the file has a header but no samples", field="file")
+    return report
+
+
+def mapped_catalog_import(
+    *,
+    actor,
+    report: MappedReport,
+    mapping: Mapping,
+    pool: str = Pool.PERMANENT,
+    location_code: str = "",
+    dry_run: bool = False,
+    reason: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> ReceiveOutcome:
+    """Missions must exist already; the file names them by code, in any case."""
+    location = _import_location(location_code)
+    by_code = {m.code.lower(): m for m in Mission.objects.all()}
+    missions = {
+        text: by_code[text.lower()]
+        for text in {r.mission for r in report.rows}
+        if text.lower() in by_code
+    }
+    columns = {
+        name: mapping.columns.get(name, f"[fixed] {name}")
+        for name in ("identifier", "mission", "igsn")
+    }
+    return catalog_rows_receive(
+        actor=actor,
+        rows=report.rows,
+        refused=report.refused,
+        missions=missions,
+        columns={**columns, "displays": None},
+        pool=pool,
+        location=location,
+        dry_run=dry_run,
+        reason=reason,
+        progress=progress,
+    )

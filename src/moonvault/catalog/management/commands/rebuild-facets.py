@@ -1,0 +1,31 @@
+"""`moonvault rebuild-facets [--check]`: recount the catalog's facet table from the samples."""
+
+from django.core.management.base import BaseCommand
+
+from moonvault.catalog.facets import sample_facets_drift, sample_facets_rebuild
+
+
+class Command(BaseCommand):
+    help = (
+        "Recount the pre-counted facet table (samples and mass per mission, form, pool and "
+        "state) from the samples. Triggers keep it exact; use this after repairs."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--check", action="store_true", help="only report differences, change nothing"
+        )
+
+    def handle(self, *args, check, **options):
+        if check:
+            drift = sample_facets_drift()
+            for line in drift:
+                self.stdout.write(line)
+            if drift:
+                noun = "row differs" if len(drift) == 1 else "rows differ"
+                self.stdout.write(f"{len(drift)} facet {noun} from the samples")
+            else:
+                self.stdout.write("the facet table is exact")
+            return
+        rows = sample_facets_rebuild()
+        self.stdout.write(f"facet table rebuilt: {rows} rows")
