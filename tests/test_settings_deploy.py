@@ -17,7 +17,16 @@ def moonvault(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProce
     base = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"}
+        # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE belongs to the test run, not to a
+        # deployment, and check --deploy rightly rejects it.
+        if key
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "DATABASE_URL",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     return subprocess.run(
         [sys.executable, "-m", "moonvault", *args],
