@@ -71,7 +71,8 @@ def _reason_field(*, required: bool, help_text=None) -> forms.CharField:
 
 
 class ServiceForm(forms.Form):
-    """A form whose `perform` calls one service; `execute` turns refusals into field errors."""
+    """A form whose `perform(actor=…)` (defined by each subclass) calls one service; `execute`
+    turns the service's refusals into field errors."""
 
     success_message = _("Done.")
 
@@ -79,9 +80,6 @@ class ServiceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.sample = sample
         self.result = None
-
-    def perform(self, *, actor):
-        raise NotImplementedError
 
     def execute(self, *, actor) -> bool:
         try:
