@@ -13,11 +13,14 @@ from tests.conftest import GRAM
 MG = 1_000
 
 
-def run_round_to_ranking(mission_ce5, receive, round_people, *, requests_mg):
+def run_round_to_ranking(
+    mission_ce5, receive, round_people, *, requests_mg, receive_sources: bool = True
+):
+    """`receive_sources=False` runs a further round on the samples an earlier one received."""
     committee, applicants, reviewers = round_people
     sources = [
         receive(f"CE5C0400YJFM0050{i}", mission_ce5, 2 * GRAM, form=Form.SCOOPED_REGOLITH)
-        for i in range(2)
+        for i in range(2 if receive_sources else 0)
     ]
     now = timezone.now()
     call = calls.call_create(
