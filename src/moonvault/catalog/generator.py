@@ -300,6 +300,20 @@ def _creation(node: _Node, mission: Mission) -> dict:
     }
 
 
+def _record(writer, node: _Node, kind, operation: str, when: datetime, **extra) -> None:
+    """One event on a generated sample, from its state now; it has a location only in storage."""
+    in_storage = node.state in (State.STORED, State.ALLOCATED)
+    writer.add_event(
+        sample_id=node.id,
+        kind=kind,
+        operation=operation,
+        recorded_at=when,
+        state_after=node.state,
+        location_after_id=node.location if in_storage else None,
+        **extra,
+    )
+
+
 def _life(rng, writer, node, masses, locations, events_per_sample, clock) -> None:
     """The years after creation: moves and re-weighings, then perhaps one way out of storage."""
     budget = max(0, int(rng.gauss(events_per_sample - 2, 2)))
@@ -308,25 +322,17 @@ def _life(rng, writer, node, masses, locations, events_per_sample, clock) -> Non
         op = writer.new_operation()
         if rng.random() < 0.75 or node.mass < 1000:
             node.location = rng.choice(locations)
-            writer.add_event(
-                sample_id=node.id,
-                kind=EventKind.MOVED,
-                operation=op,
-                recorded_at=when,
-                state_after=State.STORED,
-                location_after_id=node.location,
-            )
+            _record(writer, node, EventKind.MOVED, op, when)
         else:
             delta = rng.randint(-min(node.mass, 50), 50)
             node.mass += delta
             masses[node.id] += delta
-            writer.add_event(
-                sample_id=node.id,
-                kind=EventKind.WEIGHED,
-                operation=op,
-                recorded_at=when,
-                state_after=State.STORED,
-                location_after_id=node.location,
+            _record(
+                writer,
+                node,
+                EventKind.WEIGHED,
+                op,
+                when,
                 mass_delta_ug=delta,
                 reason="annual inventory re-weighing",
                 data={"measured_ug": node.mass},
@@ -340,13 +346,12 @@ def _life(rng, writer, node, masses, locations, events_per_sample, clock) -> Non
         masses[node.id] -= used
         if node.mass == 0:
             node.state = State.CONSUMED
-        writer.add_event(
-            sample_id=node.id,
-            kind=EventKind.CONSUMED,
-            operation=op,
-            recorded_at=when,
-            state_after=node.state,
-            location_after_id=None if node.state == State.CONSUMED else node.location,
+        _record(
+            writer,
+            node,
+            EventKind.CONSUMED,
+            op,
+            when,
             mass_delta_ug=-used,
             data={"technique": rng.choice(["SIMS", "EPMA", "LA-ICP-MS", "noble gas MS"])},
         )
@@ -356,44 +361,15 @@ def _life(rng, writer, node, masses, locations, events_per_sample, clock) -> Non
             (EventKind.DELIVERED, State.ON_LOAN),
         ):
             node.state = state
-            writer.add_event(
-                sample_id=node.id,
-                kind=kind,
-                operation=op,
-                recorded_at=when,
-                state_after=state,
-                location_after_id=None,
-            )
+            _record(writer, node, kind, op, when)
             if rng.random() < 0.3:
                 break
     elif fate < 0.16 and node.pool == Pool.PUBLIC_BENEFIT:
         node.state = State.ON_DISPLAY
-        writer.add_event(
-            sample_id=node.id,
-            kind=EventKind.DISPLAYED,
-            operation=op,
-            recorded_at=when,
-            state_after=State.ON_DISPLAY,
-            location_after_id=None,
-        )
+        _record(writer, node, EventKind.DISPLAYED, op, when)
     elif fate < 0.165:
         node.state = State.LOST
-        writer.add_event(
-            sample_id=node.id,
-            kind=EventKind.LOST,
-            operation=op,
-            recorded_at=when,
-            state_after=State.LOST,
-            location_after_id=None,
-            reason="not found at the annual inventory",
-        )
+        _record(writer, node, EventKind.LOST, op, when, reason="not found at the annual inventory")
     elif fate < 0.25:
         node.state = State.ALLOCATED
-        writer.add_event(
-            sample_id=node.id,
-            kind=EventKind.ALLOCATED,
-            operation=op,
-            recorded_at=when,
-            state_after=State.ALLOCATED,
-            location_after_id=node.location,
-        )
+        _record(writer, node, EventKind.ALLOCATED, op, when)
