@@ -1,9 +1,10 @@
 """Latency and throughput on the database named by DATABASE_URL (run by bench/run.py).
 
-Prints one JSON object: p50/p95 of catalog search and sample endpoints through the API (Django's
-in-process client, so no network is timed), the same queries as raw SQL on the same connection,
-a trivial endpoint as the framework's floor, and `verify` against a bare loop that streams the
-same rows and hashes the same bytes.
+Prints one JSON object: p50/p95 of catalog search (facet counts included) and the sample page
+(genealogy and timeline) through the API and the HTML catalog (Django's in-process client, so no
+network is timed); the very SELECTs those requests ran, captured and replayed as raw SQL on the
+same connection; a trivial endpoint as the framework's floor; and `verify` against a bare loop
+that streams the same rows and hashes the same bytes, with the command's own peak memory.
 """
 
 import hashlib
@@ -11,8 +12,10 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moonvault.settings")
 import django
@@ -20,14 +23,17 @@ import django
 django.setup()
 
 from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from moonvault.catalog.models import Sample  # noqa: E402
 from moonvault.custody.chain import event_bytes  # noqa: E402
-from moonvault.custody.selectors import events_stream  # noqa: E402
+from moonvault.custody.selectors import event_batches  # noqa: E402
 from moonvault.custody.verification import custody_verify  # noqa: E402
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
+MOONVAULT = str(Path(sys.executable).with_name("moonvault"))
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -49,22 +55,81 @@ def timed(fn, repeat: int = REPEAT) -> dict:
     return percentiles(took)
 
 
-def api(client: Client, url: str):
+def get(client: Client, url: str) -> None:
+    response = client.get(url)
+    if response.status_code != 200:
+        raise RuntimeError(f"{url}: {response.status_code} {response.content[:200]!r}")
+
+
+def api(client: Client, *urls: str):
     def call():
-        response = client.get(url)
-        if response.status_code != 200:
-            raise RuntimeError(f"{url}: {response.status_code} {response.content[:200]!r}")
+        for url in urls:
+            get(client, url)
 
     return call
 
 
-def raw(sql: str, params: list):
+def captured(client: Client, *urls: str) -> list[str]:
+    """The SELECTs the endpoints run, parameters filled in, to replay as raw SQL."""
+    with CaptureQueriesContext(connection) as queries:
+        api(client, *urls)()
+    return [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().startswith("SELECT")]
+
+
+def raw(statements: list[str]):
     def call():
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            cursor.fetchall()
+            for sql in statements:
+                cursor.execute(sql)
+                cursor.fetchall()
 
     return call
+
+
+def endpoint(client: Client, *urls: str) -> dict:
+    statements = captured(client, *urls)
+    return {
+        "api": timed(api(client, *urls)),
+        "sql": timed(raw(statements)),
+        "queries": len(statements),
+        "urls": list(urls),
+    }
+
+
+def verify_figures() -> dict:
+    """`verify` in this process against a bare loop over the same rows and bytes, then the
+    command alone in a fresh process for its peak memory."""
+    sha256 = hashlib.sha256
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    hashed = 0
+    for rows in event_batches():
+        for row in rows:
+            sha256(event_bytes(row[:13])).hexdigest()
+        hashed += len(rows)
+    bare, bare_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
+    report = custody_verify()
+    took, took_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0 = time.perf_counter()
+    done = subprocess.run([MOONVAULT, "verify"], capture_output=True, text=True, check=False)
+    alone = time.perf_counter() - t0
+    return {
+        "ok": report.ok,
+        "events": report.events,
+        "events_per_s": round(report.events / took) if took else None,
+        "events_per_cpu_s": round(report.events / took_cpu) if took_cpu else None,
+        "bare_loop_events_per_s": round(hashed / bare) if bare else None,
+        "bare_loop_events_per_cpu_s": round(hashed / bare_cpu) if bare_cpu else None,
+        "ratio": round(bare / took, 3) if took else None,
+        "command_ok": done.returncode == 0,
+        "command_s": round(alone, 2),
+        "command_peak_rss_mb": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+        ),
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
 
 
 def main() -> None:
@@ -74,70 +139,40 @@ def main() -> None:
     wide_parent = (
         Sample.objects.filter(parent__isnull=False)
         .values("parent")
-        .annotate(n=django.db.models.Count("pk"))
+        .annotate(n=Count("pk"))
         .order_by("-n")
         .first()
     )
     wide = Sample.objects.get(pk=wide_parent["parent"])
-    table = Sample._meta.db_table
     searches = {
-        "mission+state": (
-            f"/api/v1/samples?mission={mission}&state=stored&limit=50",
-            f"SELECT s.* FROM {table} s JOIN catalog_mission m ON m.id = s.mission_id "
-            "WHERE m.code = %s AND s.state = %s ORDER BY s.identifier LIMIT 50",
-            [mission, "stored"],
-        ),
-        "form+pool+mass": (
-            "/api/v1/samples?form=powder&pool=research&mass_min_ug=1000000&limit=50",
-            f"SELECT * FROM {table} WHERE form = %s AND pool = %s AND mass_ug >= %s "
-            "ORDER BY identifier LIMIT 50",
-            ["powder", "research", 1_000_000],
-        ),
-        "identifier prefix": (
-            f"/api/v1/samples?q={deep.identifier[:6]}&limit=50",
-            f"SELECT * FROM {table} WHERE identifier >= %s AND identifier < %s "
-            "ORDER BY identifier LIMIT 50",
-            [deep.identifier[:6], deep.identifier[:6] + "\U0010ffff"],
-        ),
+        "all": "/api/v1/samples?limit=50",
+        "mission+state": f"/api/v1/samples?mission={mission}&state=stored&limit=50",
+        "form+pool": "/api/v1/samples?form=powder&pool=research&limit=50",
+        "form+pool+mass": "/api/v1/samples?form=powder&pool=research&mass_min_ug=1000000&limit=50",
+        "identifier prefix": f"/api/v1/samples?q={deep.identifier[:6]}&limit=50",
     }
-    result: dict = {"samples": Sample.objects.count(), "vendor": connection.vendor}
+    result: dict = {
+        "samples": Sample.objects.count(),
+        "vendor": connection.vendor,
+        "load_start": round(os.getloadavg()[0], 2),
+    }
     result["trivial"] = timed(api(client, "/api/v1/ledger/head"))
-    for name, (url, sql, params) in searches.items():
-        result[f"search {name}"] = {"api": timed(api(client, url)), "sql": timed(raw(sql, params))}
+    for name, url in searches.items():
+        result[f"search {name}"] = endpoint(client, url)
+    result["search html"] = endpoint(client, f"/samples/?mission={mission}&state=stored")
     for label, sample in (("deep", deep), ("wide", wide)):
         ident = sample.identifier
         result[f"sample page {label}"] = {
-            "api": timed(
-                lambda ident=ident: (
-                    api(client, f"/api/v1/samples/{ident}/genealogy")(),
-                    api(client, f"/api/v1/samples/{ident}/timeline")(),
-                )
-            ),
-            "sql": timed(
-                raw(
-                    f"SELECT * FROM {table} WHERE path > %s AND path < %s ORDER BY path",
-                    [sample.path, sample.path + "~"],
-                )
+            **endpoint(
+                client,
+                f"/api/v1/samples/{ident}/genealogy",
+                f"/api/v1/samples/{ident}/timeline",
             ),
             "depth": sample.depth,
             "children": sample.children.count(),
         }
-    t0 = time.perf_counter()
-    hashed = 0
-    for row in events_stream():
-        hashlib.sha256(event_bytes(tuple(row[:13]))).hexdigest()
-        hashed += 1
-    bare = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    report = custody_verify()
-    took = time.perf_counter() - t0
-    result["verify"] = {
-        "ok": report.ok,
-        "events": report.events,
-        "events_per_s": round(report.events / took) if took else None,
-        "bare_loop_events_per_s": round(hashed / bare) if bare else None,
-        "ratio": round(bare / took, 3) if took else None,
-    }
+    result["load_end"] = round(os.getloadavg()[0], 2)
+    result["verify"] = verify_figures()
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     json.dump(result, sys.stdout)
 

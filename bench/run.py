@@ -1,14 +1,22 @@
 """`make bench`: the scale benchmarks and the optimizer benchmarks, figures printed and kept.
 
-For each size (BENCH_SIZES, default 10000) and each database (SQLite always; PostgreSQL when
-BENCH_PG_URL's server answers), a fresh database is migrated, `moonvault generate` fills it, and
-bench/measure.py times the endpoints, raw SQL and verify. Results go to var/bench/scale.json.
+For each size (BENCH_SIZES, default 10000) and each database (BENCH_VENDORS, default SQLite and,
+when BENCH_PG_URL's server answers, PostgreSQL), a fresh database is migrated, `moonvault
+generate` fills it (timed, with its peak memory), and bench/measure.py times the endpoints, raw
+SQL and verify with the production settings (DEBUG off). Results are merged into
+var/bench/scale.json by vendor and size, so sizes can be run one at a time, and latency against
+size is plotted beside it (scale.png, scale.svg). bench/http_load.py then loads the catalog
+endpoint through gunicorn for BENCH_HTTP_SECONDS (default 15). BENCH_OPTIMIZER=0 skips the
+optimizer runs; BENCH_OPTIMIZER_SIZES (default small,medium,large; see bench/optimizer/run.py)
+picks their sizes.
 """
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,15 +56,44 @@ def fresh_database(vendor: str, size: int) -> str:
     return PG_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
+# As deployed: DEBUG off (no query log), no HTTPS redirect for the in-process client.
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-only-not-secret",
+    "ALLOWED_HOSTS": "testserver",
+    "SECURE_SSL_REDIRECT": "0",
+}
+
+
 def bench_size(vendor: str, size: int) -> dict:
     url = fresh_database(vendor, size)
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1"}
     moonvault = str(ROOT / ".venv" / "bin" / "moonvault")
     run([moonvault, "migrate", "--noinput", "-v0"], env)
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
     generated = run([moonvault, "generate", "--samples", str(size), "--seed", "1"], env)
-    print(f"  {vendor} {size:,}: {generated.strip()}")
-    figures = json.loads(run([sys.executable, str(ROOT / "bench" / "measure.py")], env))
-    figures["generate"] = generated.strip()
+    elapsed = time.perf_counter() - started
+    print(f"  {vendor} {size:,}: {generated.strip()} (load {load:.1f})")
+    # The HTML pages name hashed static files, which DEBUG off reads from the manifest.
+    run([moonvault, "collectstatic", "--noinput", "-v0"], {**env, **PRODUCTION})
+    figures = json.loads(
+        run([sys.executable, str(ROOT / "bench" / "measure.py")], {**env, **PRODUCTION})
+    )
+    seconds = os.environ.get("BENCH_HTTP_SECONDS", "15")
+    figures["http"] = json.loads(
+        run([sys.executable, str(ROOT / "bench" / "http_load.py"), seconds], {**env, **PRODUCTION})
+    )
+    events = re.search(r"and ([\d,]+) events", generated)
+    figures["generate"] = {
+        "output": generated.strip(),
+        "seconds": round(elapsed, 1),
+        "events": int(events.group(1).replace(",", "")) if events else None,
+        "peak_rss_mb": float(rss.group(1))
+        if (rss := re.search(r"peak RSS (\d+) MB", generated))
+        else None,
+        "load_before": round(load, 2),
+    }
     return figures
 
 
@@ -66,37 +103,95 @@ def show(vendor: str, size: int, figures: dict) -> None:
     for name, value in figures.items():
         if isinstance(value, dict) and "api" in value:
             api, sql = value["api"], value["sql"]
-            ratio = api["p95_ms"] / (sql["p95_ms"] + floor)
+            # A page of two requests (genealogy and timeline) pays the floor twice.
+            ratio = api["p95_ms"] / (sql["p95_ms"] + floor * len(value.get("urls", [1])))
             print(
                 f"  {name:28s} api p50 {api['p50_ms']:8.2f} p95 {api['p95_ms']:8.2f} ms | "
                 f"sql p95 {sql['p95_ms']:7.2f} ms | api/(sql+floor) {ratio:.2f}"
             )
     v = figures["verify"]
     print(
-        f"  verify {v['events']:,} events: {v['events_per_s']:,} events/s; bare loop "
-        f"{v['bare_loop_events_per_s']:,} events/s; ratio {v['ratio']} (ok={v['ok']})"
+        f"  verify {v['events']:,} events: {v['events_per_s']:,} events/s "
+        f"({v['events_per_cpu_s']:,}/CPU s); bare loop {v['bare_loop_events_per_s']:,} events/s "
+        f"({v['bare_loop_events_per_cpu_s']:,}/CPU s); ratio {v['ratio']} (ok={v['ok']}); "
+        f"command {v['command_s']} s, peak RSS {v['command_peak_rss_mb']} MB; "
+        f"load {v['load_before']}→{v['load_after']}"
     )
-    print(f"  measure peak RSS {figures['peak_rss_mb']} MB")
+    h = figures["http"]
+    print(
+        f"  catalog endpoint under load ({h['server']}, {h['generator']}): "
+        f"{h['requests_per_s']:,} requests/s, {h['errors']} errors in {h['requests']:,}"
+    )
+    print(
+        f"  measure peak RSS {figures['peak_rss_mb']} MB; load {figures['load_start']}→"
+        f"{figures['load_end']}"
+    )
+
+
+def plot(results: dict) -> None:
+    """p95 against catalog size, log-log, one line per endpoint and database."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    series: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for figures in results.values():
+        for name, value in figures.items():
+            if isinstance(value, dict) and "api" in value:
+                key = (figures["vendor"], name)
+                series.setdefault(key, []).append((figures["samples"], value["api"]["p95_ms"]))
+    figure, axes = pyplot.subplots(figsize=(9, 6))
+    for (vendor, name), points in sorted(series.items()):
+        points.sort()
+        axes.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            marker="o",
+            linestyle="-" if vendor == "postgresql" else "--",
+            label=f"{vendor}: {name}",
+        )
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("samples")
+    axes.set_ylabel("p95 latency through the API (ms)")
+    axes.set_title("Moonvault catalog latency against size")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize="x-small", ncol=2)
+    figure.tight_layout()
+    for suffix in ("png", "svg"):
+        figure.savefig(OUT / f"scale.{suffix}")
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000").split(",")]
-    vendors = ["sqlite"] + (["postgresql"] if pg_available() else [])
-    if "postgresql" not in vendors:
+    vendors = os.environ.get("BENCH_VENDORS", "sqlite,postgresql").split(",")
+    if "postgresql" in vendors and not pg_available():
         print(f"PostgreSQL at {PG_URL} is not reachable: SQLite only.")
-    results = {}
+        vendors.remove("postgresql")
+    kept = OUT / "scale.json"
+    results = json.loads(kept.read_text()) if kept.exists() else {}
     for vendor in vendors:
         for size in sizes:
             print(f"== {vendor}, {size:,} samples")
             figures = bench_size(vendor, size)
             show(vendor, size, figures)
             results[f"{vendor}-{size}"] = figures
-    (OUT / "scale.json").write_text(json.dumps(results, indent=2))
-    print(f"wrote {OUT / 'scale.json'}")
+            kept.write_text(json.dumps(results, indent=2))
+    plot(results)
+    print(f"wrote {kept} and {OUT / 'scale.png'}, {OUT / 'scale.svg'}")
+    subprocess.run([sys.executable, str(ROOT / "bench" / "imports.py")], cwd=ROOT, check=True)
+    if os.environ.get("BENCH_OPTIMIZER", "1") == "0":
+        return
     print("== optimizers")
     subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "optimizer" / "run.py"), "--sizes", "small"],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "optimizer" / "run.py"),
+            "--sizes",
+            os.environ.get("BENCH_OPTIMIZER_SIZES", "small,medium,large"),
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         check=True,

@@ -1,15 +1,23 @@
 """Shared fixtures: a small inventory and users with each role."""
 
+import importlib
+
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import override_settings
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.services import institution_create, person_create
+from moonvault.audit.models import AuditEntry
 from moonvault.catalog.models import Form, IdConvention, Mission, Pool, StorageLocation
 from moonvault.catalog.services import NewSample, sample_receive
+from moonvault.custody.models import CustodyEvent
 
 GRAM = 1_000_000
+APPEND_ONLY = [
+    (importlib.import_module("moonvault.audit.migrations.0002_append_only"), AuditEntry),
+    (importlib.import_module("moonvault.custody.migrations.0002_append_only"), CustodyEvent),
+]
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -23,6 +31,32 @@ def test_settings(tmp_path_factory):
     overrides.enable()
     yield
     overrides.disable()
+
+
+@pytest.fixture(autouse=True)
+def flushable_append_only_tables(request):
+    """SQLite empties tables with DELETE, which the append-only triggers refuse: after a test
+    whose data is committed, clear the ledger and the audit log with their triggers lifted, as a
+    database administrator would, before the flush."""
+    marker = request.node.get_closest_marker("django_db")
+    committed = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if not committed:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    if connection.vendor != "sqlite":
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        for migration, model in APPEND_ONLY:
+            for statement in migration.SQLITE_REVERSE:
+                cursor.execute(statement)
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
+            for statement in migration.SQLITE:
+                cursor.execute(statement)
 
 
 def pytest_collection_modifyitems(config, items):

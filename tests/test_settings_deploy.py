@@ -68,3 +68,29 @@ def test_debug_off_is_the_default(tmp_path):
     result = moonvault("diffsettings", "--all", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "DEBUG = False" in result.stdout
+
+
+def test_uploads_go_to_the_storage_backend_the_deployment_names(tmp_path):
+    script = (
+        "from django.core.files.base import ContentFile;"
+        "from django.core.files.storage import default_storage as s;"
+        "name = s.save('agreements/a.pdf', ContentFile(b'%PDF-1.7'));"
+        "print(type(s._wrapped).__name__, s.open(name).read().decode(), s.base_url)"
+    )
+    result = moonvault(
+        "shell",
+        "-c",
+        script,
+        env={
+            **PRODUCTION,
+            "MEDIA_STORAGE_BACKEND": "django.core.files.storage.InMemoryStorage",
+            "MEDIA_STORAGE_OPTIONS": '{"base_url": "https://files.example.org/"}',
+        },
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == [
+        "InMemoryStorage",
+        "%PDF-1.7",
+        "https://files.example.org/",
+    ]

@@ -16,8 +16,11 @@ from moonvault.catalog.api import router as catalog_router
 from moonvault.catalog.api_exports import router as exports_router
 from moonvault.core.errors import DomainError
 from moonvault.custody.api import router as custody_router
+from moonvault.custody.api_exports import router as ledger_exports_router
 from moonvault.loans.api import router as loans_router
+from moonvault.loans.api_exports import router as loan_exports_router
 from moonvault.review.api import router as review_router
+from moonvault.web.api import router as statistics_router
 
 
 class TokenAuth(HttpBearer):
@@ -106,3 +109,6 @@ api.add_router("/", calls_router)
 api.add_router("/", review_router)
 api.add_router("/", loans_router)
 api.add_router("/", allocation_router)
+api.add_router("/", ledger_exports_router)
+api.add_router("/", loan_exports_router)
+api.add_router("/", statistics_router)

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
@@ -16,8 +15,4 @@ urlpatterns += i18n_patterns(
 )
 
 handler404 = "moonvault.web.views.not_found"
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded documents have no public URL, not even under DEBUG: see moonvault.web.documents.

@@ -1,5 +1,7 @@
 """The committee's plan page and the plan API drive the same services as the tests above."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -105,3 +107,17 @@ def test_the_plan_api_names_bad_input_and_refuses_applicants(client, ranked):
     refused = client.post(f"/api/v1/calls/{call.pk}/plans", {}, "application/json", **auth)
     assert refused.status_code == 403
     assert not AllocationPlan.objects.exists()
+
+
+def test_the_long_plan_operations_show_their_progress_while_they_run(client, ranked):
+    call, committee, _, _ = ranked
+    client.force_login(committee)
+    url = reverse("allocation:plan", args=[call.pk])
+    client.post(url, {})
+    html = client.get(url).content.decode()
+    # Each long form names an indicator that htmx shows for as long as the request runs.
+    for indicator in ("busy-plan", "busy-apply"):
+        assert f'hx-indicator="#{indicator}"' in html
+        assert re.search(rf'<p id="{indicator}" class="htmx-indicator busy" role="status">', html)
+    assert html.count("<progress") == 2
+    assert html.count('hx-disabled-elt="find button"') == 2

@@ -17,7 +17,7 @@ def test_me_answers_a_real_token_with_the_username_and_roles(client, curator):
     token = api_token_create(actor=curator, name="inventory script")
     response = client.get("/api/v1/me", **bearer(token))
     assert response.status_code == 200
-    assert response.json() == {"username": "curator", "roles": ["curator"]}
+    assert response.json() == {"id": curator.pk, "username": "curator", "roles": ["curator"]}
 
 
 def test_a_token_records_when_it_was_last_used(client, curator):

@@ -57,3 +57,98 @@ def test_the_sample_filters_are_documented_as_query_parameters(schema):
 def test_the_public_reads_need_no_authentication_but_me_does(schema):
     assert "security" not in schema["paths"]["/api/v1/samples"]["get"]
     assert schema["paths"]["/api/v1/me"]["get"]["security"]
+
+
+# --- descriptions and examples -------------------------------------------------------------------
+
+
+def _component(schema, ref: str) -> dict:
+    return schema["components"]["schemas"][ref.removeprefix("#/components/schemas/")]
+
+
+def exemplified(schema, node: dict) -> bool:
+    """Whether a reader sees a concrete value for `node`: an example of its own, the values of an
+    enum, or an example for each of its parts."""
+    if {"example", "examples", "enum", "const"} & node.keys():
+        return True
+    if "$ref" in node:
+        return exemplified(schema, _component(schema, node["$ref"]))
+    if node.get("type") == "array":
+        return exemplified(schema, node.get("items", {}))
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in node:
+            branches = [b for b in node[key] if b.get("type") != "null"]
+            return bool(branches) and all(exemplified(schema, b) for b in branches)
+    if node.get("properties"):
+        return all(exemplified(schema, p) for p in node["properties"].values())
+    # A file download: its description says what the file holds.
+    return node.get("format") == "binary"
+
+
+def _operations(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def test_every_operation_has_a_summary_and_a_description(schema):
+    bare = [
+        name
+        for name, operation in _operations(schema)
+        if not (operation.get("summary", "").strip() and operation.get("description", "").strip())
+    ]
+    assert not bare, "operations without a summary or description: " + ", ".join(bare)
+
+
+def test_every_request_body_has_an_example(schema):
+    bare = []
+    for name, operation in _operations(schema):
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+            if not ({"example", "examples"} & media.keys() or exemplified(schema, media["schema"])):
+                bare.append(f"{name} ({media_type})")
+    assert not bare, "request bodies without an example: " + ", ".join(bare)
+
+
+def test_every_success_answer_has_an_example(schema):
+    bare = []
+    for name, operation in _operations(schema):
+        for status, response in operation["responses"].items():
+            if not str(status).startswith("2"):
+                continue
+            for media_type, media in response.get("content", {}).items():
+                if not (
+                    {"example", "examples"} & media.keys() or exemplified(schema, media["schema"])
+                ):
+                    bare.append(f"{name} {status} ({media_type})")
+    assert not bare, "answers without an example: " + ", ".join(bare)
+
+
+def _check_example(schema, node: dict, value, where: str) -> None:
+    """An example has exactly the fields of its schema, and so do the objects inside it."""
+    if "$ref" in node:
+        node = _component(schema, node["$ref"])
+    if value is None:
+        return
+    if node.get("type") == "array":
+        for item in value:
+            _check_example(schema, node.get("items", {}), item, where + "[]")
+        return
+    for key in ("anyOf", "oneOf"):
+        if key in node:
+            objects = [b for b in node[key] if "$ref" in b or b.get("properties")]
+            if len(objects) == 1:
+                _check_example(schema, objects[0], value, where)
+            return
+    properties = node.get("properties")
+    if properties and isinstance(value, dict):
+        assert set(value) <= set(properties), f"{where}: unknown {set(value) - set(properties)}"
+        missing = set(node.get("required", ())) - set(value)
+        assert not missing, f"{where}: missing {missing}"
+        for field, sub in value.items():
+            _check_example(schema, properties[field], sub, f"{where}.{field}")
+
+
+def test_every_schema_example_has_the_fields_of_its_schema(schema):
+    for name, component in schema["components"]["schemas"].items():
+        for example in component.get("examples", []):
+            _check_example(schema, component, example, name)

@@ -2,11 +2,13 @@
 
 import pytest
 
+from moonvault.accounts.models import ApiToken
 from moonvault.review import services as review
 from moonvault.review.models import Assignment, ConflictDeclaration
 from tests.api.rounds_conftest import (
     CONFIDENTIAL,
     TO_APPLICANT,
+    bearer,
     login,
     rounds_in_one_transaction,
 )
@@ -122,6 +124,43 @@ def test_only_the_chair_assigns(client, rounds):
     )
     assert_error(response, 403, None)
     assert_error(client.delete(f"/api/v1/assignments/{rounds.assignment.pk}"), 403, None)
+
+
+def test_the_chair_completes_the_assignment_with_the_optimizer(client, rounds):
+    proposal = rounds.proposals["under_review"]
+    login(client, rounds.users["committee"])
+    response = post(client, f"/calls/{rounds.calls['review'].pk}/assignments/run")
+    assert response.status_code == 201, response.content
+    (made,) = response.json()
+    assert (made["proposal_id"], made["reviewer"], made["source"]) == (
+        proposal.pk,
+        "rev_tanaka",
+        "optimizer",
+    )
+    assert set(proposal.assignments.values_list("reviewer__username", flat=True)) == {
+        rounds.users["reviewer"].username,
+        "rev_tanaka",
+    }
+
+
+def test_only_the_chair_runs_the_assignment_and_not_with_a_read_only_token(client, rounds):
+    path = f"/api/v1/calls/{rounds.calls['review'].pk}/assignments/run"
+    before = Assignment.objects.count()
+    login(client, rounds.member)
+    assert_error(client.post(path, {}, content_type="application/json"), 403, None)
+    read_only = bearer(rounds.users["committee"], ApiToken.Scope.READ)
+    response = client.post(path, {}, content_type="application/json", **read_only)
+    assert_error(response, 403, "scope")
+    assert Assignment.objects.count() == before
+
+
+def test_running_the_assignment_refuses_bad_input_and_a_call_out_of_review(client, rounds):
+    login(client, rounds.users["committee"])
+    path = f"/calls/{rounds.calls['review'].pk}/assignments/run"
+    assert_error(post(client, path, {"fairness": "sometimes"}), 422, "fairness")
+    before = Assignment.objects.count()
+    assert_error(post(client, f"/calls/{rounds.calls['open'].pk}/assignments/run"), 409, "status")
+    assert Assignment.objects.count() == before
 
 
 # --- reviews -----------------------------------------------------------------------------------

@@ -121,6 +121,7 @@ ROUTES = [
           lambda i: {"approved": {i["ranked_item"]: 500 * MG}}),
     Route("POST", "/calls/{review_call}/assignments", COMMITTEE_NEW,
           lambda i: {"proposal_id": i["under_review"], "reviewer_id": i["reviewer2"]}),
+    Route("POST", "/calls/{review_call}/assignments/run", COMMITTEE_NEW, {"fairness": False}),
     Route("DELETE", "/assignments/{assignment}", COMMITTEE_GONE),
     # the applicant
     Route("POST", "/calls/{open_call}/proposals", APPLY, {"title": "Helium-3 in ilmenite"}),

@@ -4,7 +4,6 @@ Debian's Chromium is used, never a browser downloaded by Playwright: the tests a
 /usr/bin/chromium is missing, except in CI (CI=true), where a missing browser is a failure.
 """
 
-import importlib
 import os
 import re
 import shutil
@@ -14,7 +13,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection, transaction
 from django.utils import timezone
 
 from moonvault.allocation.services import plan_apply, plan_decide, plan_propose
@@ -22,7 +20,6 @@ from moonvault.calls import services as calls
 from moonvault.calls.models import CallStatus
 from moonvault.catalog.models import Form, Pool, StorageLocation
 from moonvault.catalog.services import ChildSpec, sample_split
-from moonvault.custody.models import CustodyEvent
 from moonvault.loans.services import research
 from moonvault.review import services as review
 from moonvault.review.models import Assignment
@@ -36,8 +33,6 @@ MG = 1_000
 PASSWORDS = {"curator": "x-Curator-2026", "chair": "x-Chair-2026!"}
 PASSWORDS |= {f"pi{i}": "x-Pi-2026!" for i in range(3)}
 PASSWORDS |= {f"rev{i}": "x-Rev-2026!" for i in range(3)}
-
-append_only = importlib.import_module("moonvault.custody.migrations.0002_append_only")
 
 
 @pytest.fixture(scope="session")
@@ -62,22 +57,7 @@ def browser():
 
 
 @pytest.fixture
-def flushable_ledger(transactional_db):
-    """SQLite empties tables with DELETE, which the append-only trigger refuses; clear the events
-    with the trigger lifted, as a database administrator would, before the flush."""
-    yield
-    if connection.vendor != "sqlite":
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in append_only.SQLITE_REVERSE:
-            cursor.execute(statement)
-        cursor.execute(f"DELETE FROM {CustodyEvent._meta.db_table}")
-        for statement in append_only.SQLITE:
-            cursor.execute(statement)
-
-
-@pytest.fixture
-def site(live_server, flushable_ledger):
+def site(live_server):
     """The live server's address; the data the test builds is committed, so the server sees it."""
     return live_server.url
 

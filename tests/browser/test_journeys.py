@@ -124,7 +124,8 @@ def test_an_applicant_drafts_saves_returns_to_and_submits_a_proposal(
     j = journey("applicant")
     j.log_in("pi0")
     page = j.go("/calls/")
-    page.get_by_role("link", name=call.title, exact=True).click()
+    open_calls = page.get_by_role("table", name="Open calls")
+    open_calls.get_by_role("link", name=call.title, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(call.title)
     j.shot("call")
 
@@ -289,6 +290,8 @@ def test_the_committee_assigns_reviewers_ranks_allocates_and_decides(journey, ro
     page.get_by_role("link", name="Back to the call").click()
     page.get_by_role("link", name="Allocation plan").click()
     page.get_by_role("button", name="Propose a plan").click()
+    # The plan is proposed in the background of the page, which shows its progress meanwhile.
+    expect(page.get_by_role("button", name="Apply the plan")).to_be_visible()
     plan = AllocationPlan.objects.get(call=r.call)
     funded = {o.item.proposal_id: o.funded_mass_ug for o in plan.outcomes.select_related("item")}
     assert funded[second.pk] >= second.items.get().minimum_mass_ug

@@ -183,7 +183,7 @@ def run(*args):
 
 
 def test_the_command_imports_with_progress_and_a_second_run_changes_nothing(facility):
-    out, err = run(str(JSON_FILE), "--format", "nasa-json")
+    out, err = run(str(JSON_FILE), "--format", "nasa-json", "--progress")
     assert "20 samples were received into MAIN (pool permanent), 8 display samples" in out
     assert "20 of 20 samples written (100 %)" in err
     out, _ = run(str(CSV_FILE), "--format", "nasa-csv")

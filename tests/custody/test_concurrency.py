@@ -5,44 +5,22 @@ per-test transaction. PostgreSQL serializes the splits with row locks; SQLite wi
 transactions that take the write lock at BEGIN.
 """
 
-import importlib
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from moonvault.catalog.models import Sample
 from moonvault.catalog.services import ChildSpec, sample_split
 from moonvault.core.errors import Conflict
-from moonvault.custody.models import CustodyEvent
 from moonvault.custody.verification import custody_verify
 from tests.conftest import GRAM
-
-append_only = importlib.import_module("moonvault.custody.migrations.0002_append_only")
 
 LOSS = 1_000
 PORTION = GRAM - LOSS  # with its handling loss, each split takes exactly 1 g
 
 
-@pytest.fixture
-def flushable_ledger(transactional_db):
-    """SQLite empties tables with DELETE, which the append-only trigger refuses; clear the events
-    with the trigger lifted, as a database administrator would, before the flush."""
-    yield
-    if connection.vendor != "sqlite":
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in append_only.SQLITE_REVERSE:
-            cursor.execute(statement)
-        cursor.execute(f"DELETE FROM {CustodyEvent._meta.db_table}")
-        for statement in append_only.SQLITE:
-            cursor.execute(statement)
-
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("flushable_ledger"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 sqlite_only = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="SQLite's own serialization of writers"
 )

@@ -7,7 +7,7 @@ append-only trigger first. The test transaction is rolled back, trigger included
 
 import hashlib
 import json
-from datetime import UTC
+from datetime import UTC, datetime, timedelta, timezone
 from io import StringIO
 
 import pytest
@@ -24,8 +24,10 @@ from moonvault.catalog.services import (
     sample_split,
     sample_weigh,
 )
+from moonvault.custody import chain
 from moonvault.custody.chain import canonical_time, event_hash
 from moonvault.custody.models import GENESIS_HASH, CustodyEvent, EventKind, LedgerHead
+from moonvault.custody.selectors import events_stream
 from moonvault.custody.services import PendingEvent, events_record, ledger_lock
 from moonvault.custody.verification import custody_verify
 from tests.conftest import GRAM
@@ -353,3 +355,84 @@ def test_an_unbalanced_split_is_detected(history):
 def test_verify_stops_after_the_requested_number_of_problems(history):
     tamper("UPDATE custody_custodyevent SET reason = 'x'")
     assert len(custody_verify(max_problems=3).problems) == 3
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (1, GENESIS_HASH, "received", 7, "ab" * 16, 2_000_000, 0, "stored", 3, None, "t", "", "{}"),
+        (
+            2,
+            "f" * 64,
+            "split",
+            12_345_678,
+            "op",
+            -5,
+            1,
+            "on_loan",
+            None,
+            4,
+            "2024-06-25T06:07:08.000009Z",
+            'quote " backslash \\ tab \t newline \n nul \x00 bell \x07 del \x7f 嫦娥 ±µ \u2028',
+            '{"children":[3,4],"note":"a\\"b"}',
+        ),
+    ],
+)
+def test_the_fast_serialization_is_the_documented_json(values):
+    documented = json.dumps(list(values), ensure_ascii=False, separators=(",", ":")).encode()
+    assert chain.event_bytes(values) == documented
+
+
+def test_canonical_time_is_utc_whatever_the_zone_given():
+    moment = datetime(2024, 6, 25, 8, 7, 8, 9, tzinfo=timezone(timedelta(hours=2)))
+    assert canonical_time(moment) == "2024-06-25T06:07:08.000009Z"
+    assert canonical_time(moment.astimezone(UTC)) == "2024-06-25T06:07:08.000009Z"
+    assert canonical_time(datetime(2024, 6, 25, 6, 7, 8)) == "2024-06-25T06:07:08.000000Z"
+
+
+def test_a_mass_change_by_a_kind_that_cannot_change_mass_is_detected(history):
+    seq = seq_of(EventKind.MOVED)
+    tamper("UPDATE custody_custodyevent SET mass_delta_ug = 5 WHERE seq = %s", [seq])
+    rehash_from(seq)
+    problems = verify_fails()
+    assert f"event #{seq}: a moved event changes mass by 5 µg" in problems
+
+
+def test_verify_reads_the_ledger_in_batches_with_the_same_result(history):
+    whole = custody_verify()
+    replay = chain.Replay(lambda text: pytest.fail(text))
+    for row in events_stream():
+        replay.feed(row)
+    assert (replay.events, replay.head_seq, replay.head_hash) == (
+        whole.events,
+        whole.head_seq,
+        whole.head_hash,
+    )
+    first = history["first"]
+    first.refresh_from_db()
+    assert replay.replayed(first.id) == (
+        first.mass_ug,
+        first.state,
+        first.location_id,
+        first.parent_id,
+        "CE5",
+        first.pool,
+        first.form,
+        first.pristine,
+    )
+    assert replay.replayed(10_000_000) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("seq", "1"), ("mass_delta_ug", 2_000_000.0), ("location_after_id", True), ("reason", 1)],
+)
+def test_the_standalone_verifier_refuses_a_field_of_the_wrong_type(history, tmp_path, field, value):
+    path = tmp_path / "ledger.jsonl"
+    call_command("export-ledger", str(path))
+    lines = path.read_text().splitlines()
+    event = json.loads(lines[1])
+    event[field] = value
+    path.write_text("\n".join([lines[0], json.dumps(event), *lines[2:]]) + "\n")
+    _, problems, _ = chain.verify_file(str(path))
+    assert problems[0] == "line 2: not a ledger event"

@@ -85,7 +85,11 @@ def test_an_applicant_drafts_saves_comes_back_and_submits_through_the_pages(
         (_add(proposal, "doi"), {"doi": "https://doi.org/10.1038/S41586-021-04100-2"}),
         (
             _add(proposal, "attachment"),
-            {"file": SimpleUploadedFile("case.pdf", b"%PDF-1.7 science", "application/pdf")},
+            {
+                "file": SimpleUploadedFile(
+                    "case.pdf", b"%PDF-1.7 science\n%%EOF\n", "application/pdf"
+                )
+            },
         ),
     ]
     for url, data in steps:

@@ -1,5 +1,6 @@
 """The committee runs a round through the pages: create, move, screen, assign, rank, decide."""
 
+import re
 from datetime import timedelta
 
 from django.urls import reverse
@@ -327,3 +328,11 @@ def test_the_whole_round_runs_through_the_committee_pages(client, people, open_c
         assert p.items.get().decision.approved_mass_ug == 500 * MG
     reasons = CallTransition.objects.filter(call=open_call).values_list("reason", flat=True)
     assert list(reasons)[-1] == f"now {CallStatus.DECIDED}"
+
+
+def test_every_field_on_the_call_page_has_its_own_id(client, people, open_call):
+    log_in(client, people.committee)
+    html = client.get(f"/calls/committee/{open_call.pk}/").content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert ids
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})

@@ -25,3 +25,19 @@ def user_has_role(user, role: Role) -> bool:
     if user.is_superuser:
         return True
     return user.groups.filter(name=role.value).exists()
+
+
+# People whose session must confirm a second factor before their pages work.
+PRIVILEGED_ROLES = (Role.CURATOR, Role.COMMITTEE, Role.ADMINISTRATOR)
+
+
+def user_is_privileged(user) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return user.groups.filter(name__in=[role.value for role in PRIVILEGED_ROLES]).exists()
+
+
+def api_tokens_of(user: User):
+    return ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at")

@@ -6,8 +6,11 @@ import secrets
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from moonvault.accounts.models import ApiToken, Institution, Person, Role
+from moonvault.audit.models import AuditEntry
+from moonvault.audit.services import audit_record
 from moonvault.core.errors import Conflict, DomainError, NotFound
 from moonvault.core.identifiers import validate_orcid, validate_ror
 
@@ -94,3 +97,52 @@ def api_token_revoke(*, actor: User, token_id: int) -> None:
     )
     if not updated:
         raise NotFound("no such active token", field="token_id")
+
+
+def second_factor_device(*, actor: User) -> TOTPDevice | None:
+    """The person's confirmed authenticator, if they have enrolled one."""
+    return TOTPDevice.objects.filter(user=actor, confirmed=True).first()
+
+
+@transaction.atomic
+def second_factor_enrolment_start(*, actor: User) -> TOTPDevice:
+    """The unconfirmed authenticator to show as a QR code; the same one until it is confirmed."""
+    if second_factor_device(actor=actor) is not None:
+        raise Conflict("an authenticator is enrolled already; ask an administrator to reset it")
+    device = TOTPDevice.objects.filter(user=actor, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=actor, name="authenticator", confirmed=False)
+
+
+def second_factor_check(*, actor: User, code: str, request=None) -> TOTPDevice:
+    """Check a TOTP code against the person's authenticator, confirming it on first use.
+
+    Not one transaction on purpose: a wrong code must leave its trace (the device's throttling
+    counter, which doubles the wait after each failure, and the audit entry) when it is refused.
+    """
+    device = second_factor_device(actor=actor)
+    enrolling = device is None
+    if enrolling:
+        device = TOTPDevice.objects.filter(user=actor, confirmed=False).first()
+        if device is None:
+            raise NotFound("start the enrolment first", field="code")
+    if not device.verify_token(code):
+        audit_record(
+            kind=AuditEntry.Kind.SECOND_FACTOR,
+            actor=actor,
+            summary="wrong second-factor code",
+            request=request,
+        )
+        raise DomainError(
+            "that code is not valid; wait for the next one and try again", field="code"
+        )
+    with transaction.atomic():
+        if enrolling:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+        audit_record(
+            kind=AuditEntry.Kind.SECOND_FACTOR,
+            actor=actor,
+            summary="authenticator enrolled" if enrolling else "second factor confirmed",
+            request=request,
+        )
+    return device

@@ -1,6 +1,6 @@
 """The committee's allocation plans through the API: propose, read, apply, decide."""
 
-from ninja import Router
+from ninja import Router, Status
 
 from moonvault.allocation import selectors, services
 from moonvault.allocation.schemas import DecidedOut, PlanIn, PlanOut
@@ -53,7 +53,7 @@ def plan_propose(request, call_id: int, payload: PlanIn):
         handling_loss_ug=payload.handling_loss_ug,
         min_split_ug=payload.min_split_ug,
     )
-    return 201, _plan_out(plan)
+    return Status(201, _plan_out(plan))
 
 
 @router.get(

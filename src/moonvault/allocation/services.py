@@ -16,6 +16,8 @@ from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
 from moonvault.allocation.models import Allocation, AllocationPlan, PlanLine, PlanOutcome
 from moonvault.allocation.optimizer import Request, Round, Source, solve_allocation
+from moonvault.audit.models import AuditEntry
+from moonvault.audit.services import audit_record
 from moonvault.calls.models import (
     DECIDED_STATUSES,
     Call,
@@ -334,4 +336,10 @@ def plan_decide(*, actor, plan_id: int, comment: str = "") -> int:
             comment=comment,
         )
         decided += 1
+    audit_record(
+        kind=AuditEntry.Kind.DECISION,
+        actor=actor,
+        target=f"plan {plan.pk}",
+        summary=f"{decided} proposal(s) decided from the applied plan",
+    )
     return decided

@@ -4,7 +4,7 @@ Handlers parse, call one selector or service, and return what changed. The servi
 and rules; a read-only token is refused before any change.
 """
 
-from ninja import File, Router
+from ninja import File, Router, Status
 from ninja.files import UploadedFile
 
 from moonvault.calls import selectors, services
@@ -93,7 +93,7 @@ def call_create(request, payload: CallIn):
     require_write(request)
     panel = selectors.reviewers_by_id(ids=payload.panel, field="panel")
     fields = payload.model_dump(exclude={"panel"})
-    return 201, services.call_create(actor=request.user, panel=panel, **fields)
+    return Status(201, services.call_create(actor=request.user, panel=panel, **fields))
 
 
 @router.post(
@@ -224,7 +224,9 @@ def proposal_decision(request, proposal_id: int, payload: DecisionIn):
 )
 def proposal_create(request, call_id: int, payload: ProposalCreateIn):
     require_write(request)
-    return 201, services.proposal_create(actor=request.user, call_id=call_id, title=payload.title)
+    return Status(
+        201, services.proposal_create(actor=request.user, call_id=call_id, title=payload.title)
+    )
 
 
 @router.get(
@@ -287,7 +289,7 @@ def team_member_add(request, proposal_id: int, payload: TeamMemberIn):
         institution=institution,
         institution_name=payload.institution_name,
     )
-    return 201, member
+    return Status(201, member)
 
 
 @router.post(
@@ -298,7 +300,9 @@ def team_member_add(request, proposal_id: int, payload: TeamMemberIn):
 )
 def method_add(request, proposal_id: int, payload: MethodIn):
     require_write(request)
-    return 201, services.method_add(actor=request.user, proposal_id=proposal_id, **payload.dict())
+    return Status(
+        201, services.method_add(actor=request.user, proposal_id=proposal_id, **payload.dict())
+    )
 
 
 @router.post(
@@ -311,7 +315,9 @@ def method_add(request, proposal_id: int, payload: MethodIn):
 )
 def item_add(request, proposal_id: int, payload: ItemIn):
     require_write(request)
-    return 201, services.item_add(actor=request.user, proposal_id=proposal_id, **payload.dict())
+    return Status(
+        201, services.item_add(actor=request.user, proposal_id=proposal_id, **payload.dict())
+    )
 
 
 @router.post(
@@ -322,7 +328,9 @@ def item_add(request, proposal_id: int, payload: ItemIn):
 )
 def doi_add(request, proposal_id: int, payload: DoiIn):
     require_write(request)
-    return 201, services.doi_add(actor=request.user, proposal_id=proposal_id, doi=payload.doi)
+    return Status(
+        201, services.doi_add(actor=request.user, proposal_id=proposal_id, doi=payload.doi)
+    )
 
 
 @router.post(
@@ -333,7 +341,9 @@ def doi_add(request, proposal_id: int, payload: DoiIn):
 )
 def attachment_add(request, proposal_id: int, file: File[UploadedFile]):
     require_write(request)
-    return 201, services.attachment_add(actor=request.user, proposal_id=proposal_id, uploaded=file)
+    return Status(
+        201, services.attachment_add(actor=request.user, proposal_id=proposal_id, uploaded=file)
+    )
 
 
 def _part_remove(request, proposal_id: int, part: str, part_id: int):
@@ -341,7 +351,7 @@ def _part_remove(request, proposal_id: int, part: str, part_id: int):
     services.proposal_part_remove(
         actor=request.user, proposal_id=proposal_id, part=part, part_id=part_id
     )
-    return 204, None
+    return Status(204, None)
 
 
 REMOVE_DESCRIPTION = "Possible while the proposal is a draft or was returned for changes."

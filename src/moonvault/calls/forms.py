@@ -5,11 +5,12 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from moonvault.calls.models import CallStatus
+from moonvault.calls.models import CallStatus, ProposalStatus
 from moonvault.catalog.models import DIVISIBLE_FORMS, Form, Pool
 from moonvault.catalog.selectors import mission_list
 from moonvault.core.errors import DomainError
 from moonvault.core.units import MICROGRAMS_PER, parse_mass
+from moonvault.web.listing import ListFilter, with_all
 
 MASS_UNITS = [("mg", "mg"), ("g", "g")]
 # What the database columns hold: masses are 64-bit integers, counts 16-bit.
@@ -228,6 +229,12 @@ class TransitionForm(forms.Form):
     to_status = forms.ChoiceField(choices=CallStatus.choices, widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Reason"), widget=SHORT_TEXTAREA)
 
+    def __init__(self, data=None, **kwargs):
+        # One form per possible move sits on the call's page: each needs its own field ids.
+        move = (data or {}).get("to_status") or kwargs.get("initial", {}).get("to_status", "")
+        prefix = f"id_{move}_" if move in CallStatus.values else "id_move_"
+        super().__init__(data, auto_id=prefix + "%s", **kwargs)
+
 
 class ExtensionForm(forms.Form):
     proposals_due = forms.DateTimeField(
@@ -235,6 +242,9 @@ class ExtensionForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     reason = forms.CharField(label=_("Reason"), required=False, widget=SHORT_TEXTAREA)
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(data, auto_id="id_extension_%s", **kwargs)
 
 
 class PanelForm(forms.Form):
@@ -318,3 +328,18 @@ class DecisionForm(forms.Form):
             reasons[item.pk] = data.get(f"reason_{item.pk}", "")
         data["approved"], data["reasons"] = approved, reasons
         return data
+
+
+class CallFilter(ListFilter):
+    status = forms.ChoiceField(label=_("Status"), choices=with_all(CallStatus.choices))
+    mission = forms.ChoiceField(label=_("Mission"))
+    search_label = _("Title contains")
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["mission"].choices = with_all((m.code, m.code) for m in mission_list())
+
+
+class ProposalFilter(ListFilter):
+    status = forms.ChoiceField(label=_("Status"), choices=with_all(ProposalStatus.choices))
+    search_label = _("Title or call contains")

@@ -89,6 +89,35 @@ class PanelIn(Schema):
 
 
 class CallOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "title": "Chang'e-5 research round 2026",
+                    "title_zh": "",
+                    "description": "",
+                    "status": "screening",
+                    "missions": ["CE5"],
+                    "pools": ["research"],
+                    "forms": ["scooped_regolith"],
+                    "release_budget_ug": 10000000,
+                    "per_proposal_cap_ug": 1000000,
+                    "intent_due": None,
+                    "proposals_due": "2026-12-22T14:56:49.516Z",
+                    "review_due": "2027-01-21",
+                    "decision_due": "2027-02-20",
+                    "reviewers_per_proposal": 2,
+                    "max_reviewer_load": 8,
+                    "same_country_conflict": False,
+                    "coauthor_window_years": 3,
+                    "country_share_cap_pct": None,
+                    "all_or_nothing_default": False,
+                }
+            ]
+        }
+    )
+
     id: int
     title: str
     title_zh: str
@@ -131,6 +160,58 @@ class TransitionOut(Schema):
 class CallCommitteeOut(CallOut):
     """A call as the committee sees it: with its chair, panel and history."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "title": "Chang'e-5 research round 2026",
+                    "title_zh": "",
+                    "description": "",
+                    "status": "open",
+                    "missions": ["CE5"],
+                    "pools": ["research"],
+                    "forms": ["scooped_regolith"],
+                    "release_budget_ug": 10000000,
+                    "per_proposal_cap_ug": 1000000,
+                    "intent_due": None,
+                    "proposals_due": "2027-01-01T14:55:11.101Z",
+                    "review_due": "2027-01-21",
+                    "decision_due": "2027-02-20",
+                    "reviewers_per_proposal": 2,
+                    "max_reviewer_load": 8,
+                    "same_country_conflict": False,
+                    "coauthor_window_years": 3,
+                    "country_share_cap_pct": None,
+                    "all_or_nothing_default": False,
+                    "chair_id": 6,
+                    "panel": [3, 4],
+                    "transitions": [
+                        {
+                            "from_status": "draft",
+                            "to_status": "open",
+                            "action": "open",
+                            "actor": "chair_wang",
+                            "at": "2026-11-22T14:55:03.909Z",
+                            "reason": "",
+                        },
+                        {
+                            "from_status": "open",
+                            "to_status": "open",
+                            "action": "extend deadline",
+                            "actor": "chair_wang",
+                            "at": "2026-11-22T14:55:11.224Z",
+                            "reason": (
+                                "courier strike (was 2026-12-22T14:55:03.817772+00:00, now "
+                                "2027-01-01T14:55:11.101378+00:00)"
+                            ),
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     chair_id: int
     panel: list[int]
     transitions: list[TransitionOut]
@@ -159,6 +240,36 @@ class CountryShareOut(Schema):
 
 
 class CallOutcomeOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "call_id": 5,
+                    "title": "Chang'e-5 research round 2026",
+                    "status": "decided",
+                    "proposals": 1,
+                    "approved": 0,
+                    "partially_approved": 1,
+                    "declined": 0,
+                    "released_mass_ug": 300000,
+                    "released": "300 mg",
+                    "released_units": 0,
+                    "institutions": [
+                        {
+                            "name": "Freie Universität Berlin",
+                            "country": "DE",
+                            "approved": 1,
+                            "released_mass_ug": 300000,
+                        }
+                    ],
+                    "countries": [
+                        {"country": "DE", "proposals": 1, "approved": 1, "released_mass_ug": 300000}
+                    ],
+                }
+            ]
+        }
+    )
+
     call_id: int
     title: str
     status: str
@@ -314,6 +425,21 @@ class CallRefOut(Schema):
 
 
 class TeamMemberOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "name": "Li Na",
+                    "email": "",
+                    "institution_name": "NAOC",
+                    "country": "CN",
+                    "user_id": None,
+                }
+            ]
+        }
+    )
+
     id: int
     name: str
     email: str
@@ -323,6 +449,14 @@ class TeamMemberOut(Schema):
 
 
 class MethodOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": 6, "technique": "noble gas MS", "destructive": True, "mass_ug": 40000}
+            ]
+        }
+    )
+
     id: int
     technique: str
     destructive: bool
@@ -330,6 +464,24 @@ class MethodOut(Schema):
 
 
 class ItemOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 6,
+                    "mission": "CE5",
+                    "pool": "research",
+                    "form": "scooped_regolith",
+                    "sample": None,
+                    "requested_mass_ug": 100000,
+                    "minimum_mass_ug": 50000,
+                    "units": 0,
+                    "justification": "",
+                }
+            ]
+        }
+    )
+
     id: int
     mission: str
     pool: str
@@ -350,11 +502,23 @@ class ItemOut(Schema):
 
 
 class DoiOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": 2, "doi": "10.1126/science.abl7957"}]}
+    )
+
     id: int
     doi: str
 
 
 class AttachmentOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": 2, "name": "case.pdf", "size": 50, "uploaded_at": "2026-11-22T14:55:13.816Z"}
+            ]
+        }
+    )
+
     id: int
     name: str
     size: int
@@ -367,6 +531,20 @@ class ProblemOut(Schema):
 
 
 class ProposalSummaryOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "call_id": 2,
+                    "title": "Water in Chang'e-5 impact glass",
+                    "status": "returned",
+                    "submitted_at": "2026-11-22T14:55:04.349Z",
+                }
+            ]
+        }
+    )
+
     id: int
     call_id: int
     title: str
@@ -376,6 +554,45 @@ class ProposalSummaryOut(Schema):
 
 class ProposalContentOut(ProposalSummaryOut):
     """The text and parts of a proposal, as submitted for review."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "call_id": 3,
+                    "title": "Water in Chang'e-5 impact glass",
+                    "status": "under_review",
+                    "submitted_at": "2026-11-22T14:56:41.998Z",
+                    "abstract": "Hydrogen isotopes of impact glass beads.",
+                    "science_case": "Solar-wind implanted water in Chang'e-5 glass beads.",
+                    "keywords": "space weathering, NanoSIMS",
+                    "prior_results": "",
+                    "data_sharing_plan": "Data deposited after one year.",
+                    "all_or_nothing": False,
+                    "team": [],
+                    "methods": [
+                        {"id": 3, "technique": "NanoSIMS", "destructive": True, "mass_ug": 100000}
+                    ],
+                    "items": [
+                        {
+                            "id": 3,
+                            "mission": "CE5",
+                            "pool": "research",
+                            "form": "scooped_regolith",
+                            "sample": None,
+                            "requested_mass_ug": 500000,
+                            "minimum_mass_ug": 200000,
+                            "units": 0,
+                            "justification": "",
+                        }
+                    ],
+                    "dois": [],
+                    "attachments": [],
+                }
+            ]
+        }
+    )
 
     abstract: str
     science_case: str
@@ -428,6 +645,66 @@ class FeedbackOut(Schema):
 class ProposalOut(ProposalContentOut):
     """A proposal as its principal investigator sees it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "call_id": 5,
+                    "title": "Water in Chang'e-5 impact glass",
+                    "status": "partially_approved",
+                    "submitted_at": "2026-11-22T14:55:06.285Z",
+                    "abstract": "Hydrogen isotopes of impact glass beads.",
+                    "science_case": "Solar-wind implanted water in Chang'e-5 glass beads.",
+                    "keywords": "space weathering, NanoSIMS",
+                    "prior_results": "",
+                    "data_sharing_plan": "Data deposited after one year.",
+                    "all_or_nothing": False,
+                    "team": [],
+                    "methods": [
+                        {"id": 5, "technique": "NanoSIMS", "destructive": True, "mass_ug": 100000}
+                    ],
+                    "items": [
+                        {
+                            "id": 5,
+                            "mission": "CE5",
+                            "pool": "research",
+                            "form": "scooped_regolith",
+                            "sample": None,
+                            "requested_mass_ug": 500000,
+                            "minimum_mass_ug": 200000,
+                            "units": 0,
+                            "justification": "",
+                        }
+                    ],
+                    "dois": [],
+                    "attachments": [],
+                    "call": {
+                        "id": 5,
+                        "title": "Chang'e-5 research round 2026",
+                        "status": "decided",
+                        "proposals_due": "2026-12-22T14:55:06.100Z",
+                    },
+                    "problems": [],
+                    "feedback": {
+                        "outcome": "partially_approved",
+                        "comment": "Approved in part.",
+                        "decided_at": "2026-11-22T14:55:07.056Z",
+                        "items": [
+                            {
+                                "item_id": 5,
+                                "approved_mass_ug": 300000,
+                                "approved_units": 0,
+                                "reason": "ranked 2 of 2; 0.2 g of the research pool was left",
+                            }
+                        ],
+                        "reviewer_comments": ["A clear science case."],
+                    },
+                }
+            ]
+        }
+    )
+
     call: CallRefOut
     problems: list[ProblemOut] = Field(description="what still stops the proposal from submission")
     feedback: FeedbackOut | None = Field(description="the committee's decision, once taken")
@@ -465,6 +742,33 @@ class CheckOut(Schema):
 
 
 class ScreeningOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "proposal_id": 2,
+                    "checks": [
+                        {
+                            "rule": "offered",
+                            "passed": True,
+                            "message": "every requested item is offered by the call",
+                        },
+                        {
+                            "rule": "mass_cap",
+                            "passed": True,
+                            "message": "requested 500000 µg of at most 1000000 µg",
+                        },
+                    ],
+                    "automatic_eligible": True,
+                    "eligible": False,
+                    "decided_by": "chair_wang",
+                    "decided_at": "2026-11-22T14:55:11.777Z",
+                    "reason": "not a research body",
+                }
+            ]
+        }
+    )
+
     proposal_id: int
     checks: list[CheckOut]
     automatic_eligible: bool
@@ -492,6 +796,28 @@ class RankOut(Schema):
 
 
 class DecisionOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "proposal_id": 4,
+                    "outcome": "partially_approved",
+                    "comment": "Well done",
+                    "decided_by": "chair_wang",
+                    "decided_at": "2026-11-22T14:55:13.171Z",
+                    "items": [
+                        {
+                            "item_id": 4,
+                            "approved_mass_ug": 250000,
+                            "approved_units": 0,
+                            "reason": "ranked 3 of 5",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     proposal_id: int
     outcome: str
     comment: str
@@ -517,6 +843,94 @@ class DecisionOut(Schema):
 
 
 class CommitteeProposalOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "proposal": {
+                        "id": 4,
+                        "call_id": 4,
+                        "title": "Water in Chang'e-5 impact glass",
+                        "status": "ranked",
+                        "submitted_at": "2026-11-22T14:55:05.387Z",
+                        "abstract": "Hydrogen isotopes of impact glass beads.",
+                        "science_case": "Solar-wind implanted water in Chang'e-5 glass beads.",
+                        "keywords": "space weathering, NanoSIMS",
+                        "prior_results": "",
+                        "data_sharing_plan": "Data deposited after one year.",
+                        "all_or_nothing": False,
+                        "team": [],
+                        "methods": [
+                            {
+                                "id": 4,
+                                "technique": "NanoSIMS",
+                                "destructive": True,
+                                "mass_ug": 100000,
+                            }
+                        ],
+                        "items": [
+                            {
+                                "id": 4,
+                                "mission": "CE5",
+                                "pool": "research",
+                                "form": "scooped_regolith",
+                                "sample": None,
+                                "requested_mass_ug": 500000,
+                                "minimum_mass_ug": 200000,
+                                "units": 0,
+                                "justification": "",
+                            }
+                        ],
+                        "dois": [],
+                        "attachments": [],
+                    },
+                    "pi": "Astrid Lindqvist",
+                    "institution": "Freie Universität Berlin",
+                    "country": "DE",
+                    "screening": {
+                        "proposal_id": 4,
+                        "checks": [
+                            {
+                                "rule": "offered",
+                                "passed": True,
+                                "message": "every requested item is offered by the call",
+                            },
+                            {
+                                "rule": "mass_cap",
+                                "passed": True,
+                                "message": "requested 500000 µg of at most 1000000 µg",
+                            },
+                        ],
+                        "automatic_eligible": True,
+                        "eligible": True,
+                        "decided_by": "chair_wang",
+                        "decided_at": "2026-11-22T14:55:05.684Z",
+                        "reason": "",
+                    },
+                    "assignments": [
+                        {
+                            "id": 2,
+                            "proposal_id": 4,
+                            "reviewer_id": 3,
+                            "reviewer": "rev_okafor",
+                            "source": "manual",
+                            "assigned_at": "2026-11-22T14:55:05.908Z",
+                            "reviewed": True,
+                        }
+                    ],
+                    "figures": {
+                        "raw_mean": 4.0,
+                        "corrected_mean": 4.0,
+                        "spread": 0.0,
+                        "reviews": 1,
+                    },
+                    "rank": {"computed_rank": 1, "final_rank": 1, "reason": ""},
+                    "decision": None,
+                }
+            ]
+        }
+    )
+
     proposal: ProposalContentOut
     pi: str
     institution: str

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from moonvault.accounts.models import Institution, Role
 from moonvault.accounts.permissions import require_role
@@ -55,11 +55,17 @@ def _related(obj, name: str):
 # --- calls -------------------------------------------------------------------------------------
 
 
-def call_list(*, viewer=None) -> QuerySet[Call]:
+def call_list(*, viewer=None, status: str = "", mission: str = "", q: str = "") -> QuerySet[Call]:
     """Open and past calls, latest deadline first; the committee also sees drafts."""
     calls = Call.objects.select_related("chair").prefetch_related("missions")
     if not _is_committee(viewer):
         calls = calls.exclude(status=CallStatus.DRAFT)
+    if status:
+        calls = calls.filter(status=status)
+    if mission:
+        calls = calls.filter(missions__code=mission)
+    if q:
+        calls = calls.filter(Q(title__icontains=q) | Q(title_zh__icontains=q))
     return calls
 
 
@@ -208,11 +214,14 @@ def _with_parts(proposals: QuerySet[Proposal]) -> QuerySet[Proposal]:
     )
 
 
-def proposals_of_applicant(*, actor) -> QuerySet[Proposal]:
+def proposals_of_applicant(*, actor, status: str = "", q: str = "") -> QuerySet[Proposal]:
     """The actor's own proposals, newest first."""
-    return _with_parts(Proposal.objects.filter(pi_id=getattr(actor, "pk", None))).order_by(
-        "-created_at", "-id"
-    )
+    proposals = Proposal.objects.filter(pi_id=getattr(actor, "pk", None))
+    if status:
+        proposals = proposals.filter(status=status)
+    if q:
+        proposals = proposals.filter(Q(title__icontains=q) | Q(call__title__icontains=q))
+    return _with_parts(proposals).order_by("-created_at", "-id")
 
 
 def proposal_for_applicant(*, actor, proposal_id: int) -> Proposal:

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
+from moonvault.audit.models import AuditEntry
+from moonvault.audit.services import audit_record
 from moonvault.calls.models import (
     DECIDED_STATUSES,
     EDITABLE_STATUSES,
@@ -31,6 +33,7 @@ from moonvault.core.errors import Conflict, DomainError, FieldProblem, NotFound
 from moonvault.core.identifiers import normalize_doi
 from moonvault.core.notify import notify
 from moonvault.core.units import check_count, check_mass
+from moonvault.core.uploads import pdf_check
 from moonvault.review.selectors import reviews_missing
 from moonvault.review.services import ranking_compute
 
@@ -207,6 +210,12 @@ def call_transition(*, actor, call_id: int, to_status: str, reason: str = "") ->
     if to_status == CallStatus.RANKING:
         ranking_compute(actor=actor, call_id=call.pk)
     if to_status == CallStatus.DECIDED:
+        audit_record(
+            kind=AuditEntry.Kind.DECISION,
+            actor=actor,
+            target=f"call {call.pk}",
+            summary=f"decisions published: {call.title}",
+        )
         _announce_decisions(call)
     return call
 
@@ -489,14 +498,7 @@ def doi_add(*, actor, proposal_id: int, doi: str) -> PriorPublication:
 def attachment_add(*, actor, proposal_id: int, uploaded) -> Attachment:
     """PDF only, judged by content, not by name; size-limited."""
     proposal = _proposal_for_pi(actor, proposal_id)
-    if uploaded.size > ATTACHMENT_MAX_BYTES:
-        raise DomainError(
-            f"attachments are limited to {ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB", field="file"
-        )
-    head = uploaded.read(5)
-    uploaded.seek(0)
-    if head != b"%PDF-":
-        raise DomainError("only PDF files are accepted", field="file")
+    pdf_check(uploaded, field="file", max_bytes=ATTACHMENT_MAX_BYTES)
     name = uploaded.name.rsplit("/", 1)[-1][:200]
     return Attachment.objects.create(
         proposal=proposal, file=uploaded, name=name, size=uploaded.size
@@ -813,6 +815,12 @@ def proposal_decide(
     proposal.status = outcome
     proposal.save(update_fields=["status", "updated_at"])
     _record(proposal, str(outcome), actor, comment)
+    audit_record(
+        kind=AuditEntry.Kind.DECISION,
+        actor=actor,
+        target=f"proposal {proposal.pk}",
+        summary=f"proposal decided: {outcome}",
+    )
     return decision
 
 

@@ -9,6 +9,7 @@ from pydantic import Field
 from moonvault.catalog import exports, selectors
 from moonvault.catalog.models import Form, Pool, State
 from moonvault.core.api import answers
+from moonvault.core.streams import csv_text
 
 router = Router(tags=["exports"])
 
@@ -31,6 +32,44 @@ EXAMPLE_SESAR = {
     "current_archive": "Main laboratory",
     "description": "Orange glass soil from Shorty crater.",
 }
+
+EXAMPLE_DATACITE = {
+    "type": "dois",
+    "attributes": {
+        "doi": "10.60516/IEXXX0002",
+        "identifiers": [
+            {"identifier": "IEXXX0002", "identifierType": "IGSN"},
+            {"identifier": "74220,1", "identifierType": "Local accession number"},
+        ],
+        "creators": [{"name": "NASA", "nameType": "Organizational"}],
+        "titles": [{"title": "Lunar sample 74220,1 (Apollo 17)"}],
+        "publisher": "Main laboratory",
+        "publicationYear": 2026,
+        "types": {"resourceTypeGeneral": "PhysicalObject", "resourceType": "Rock Powder"},
+        "subjects": [{"subject": "Rock"}, {"subject": "soil"}, {"subject": "Unsieved"}],
+        "descriptions": [],
+        "geoLocations": [
+            {
+                "geoLocationPlace": "Taurus–Littrow valley, Moon",
+                "geoLocationPoint": {"pointLatitude": "20.1908", "pointLongitude": "30.7717"},
+            }
+        ],
+        "relatedIdentifiers": [
+            {
+                "relatedIdentifier": "10.60516/IEXXX0001",
+                "relatedIdentifierType": "DOI",
+                "relationType": "IsPartOf",
+            }
+        ],
+    },
+}
+
+
+def _example(content_type: str, example) -> dict:
+    """A route's documented success answer: its media type with an example."""
+    kind = "object" if isinstance(example, dict) else "string"
+    media = {"schema": {"type": kind}, "example": example}
+    return {"responses": {200: {"description": "OK", "content": {content_type: media}}}}
 
 
 class ExportFilters(Schema):
@@ -79,9 +118,10 @@ def _stream(pieces, content_type: str, filename: str) -> StreamingHttpResponse:
     response=answers(200, dict, public=True),
     auth=None,
     summary="One sample's metadata in SESAR (IGSN registry) fields",
+    description="The fields SESAR's sample registration takes, from the sample and its mission.",
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": "OK",
                 "content": {
                     "application/json": {"schema": {"type": "object"}, "example": EXAMPLE_SESAR}
@@ -103,6 +143,7 @@ def sample_sesar(request, identifier: str):
         "The body DataCite's REST API takes (`data.type` = `dois`). `doi` is the IGSN under "
         "10.60516 when the sample has one; the parent's IGSN is a relatedIdentifier IsPartOf."
     ),
+    openapi_extra=_example("application/json", {"data": EXAMPLE_DATACITE}),
 )
 def sample_datacite(request, identifier: str):
     return exports.sample_datacite(selectors.sample_get(identifier=identifier))
@@ -110,10 +151,11 @@ def sample_datacite(request, identifier: str):
 
 @router.get(
     "/exports/samples.csv",
-    response=answers(200, str, public=True),
+    response=answers(200, None, public=True),
     auth=None,
     summary="Catalog search results as SESAR CSV (streamed)",
     description="The catalog's filters; one header line, then one line per sample.",
+    openapi_extra=_example("text/csv", csv_text(exports.SESAR_FIELDS, [EXAMPLE_SESAR])),
 )
 def samples_sesar_csv(request, query: Query[ExportFilters]):
     return _stream(exports.sesar_csv(_search(query)), "text/csv; charset=utf-8", "samples.csv")
@@ -125,6 +167,7 @@ def samples_sesar_csv(request, query: Query[ExportFilters]):
     auth=None,
     summary="Catalog search results as SESAR JSON (streamed)",
     description='`{"samples": [...]}`, each in the fields of `/samples/{identifier}/sesar.json`.',
+    openapi_extra=_example("application/json", {"samples": [EXAMPLE_SESAR]}),
 )
 def samples_sesar_json(request, query: Query[ExportFilters]):
     return _stream(exports.sesar_json(_search(query)), "application/json", "samples.json")
@@ -136,6 +179,7 @@ def samples_sesar_json(request, query: Query[ExportFilters]):
     auth=None,
     summary="Catalog search results as DataCite records (streamed)",
     description='`{"data": [...]}`, each the `data` of `/samples/{identifier}/datacite.json`.',
+    openapi_extra=_example("application/json", {"data": [EXAMPLE_DATACITE]}),
 )
 def samples_datacite_json(request, query: Query[ExportFilters]):
     return _stream(

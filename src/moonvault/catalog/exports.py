@@ -5,9 +5,6 @@ queryset in chunks, so an export of a million samples streams in bounded memory:
 locations are read once, and the root of each chunk's split samples in one query per chunk.
 """
 
-import csv
-import io
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +13,7 @@ from django.db.models import QuerySet
 
 from moonvault.catalog.models import Form, Sample, StorageLocation, path_ids
 from moonvault.core.identifiers import IGSN_DOI_PREFIX
+from moonvault.core.streams import csv_pieces, json_list_pieces
 
 CHUNK = 2000
 
@@ -224,30 +222,14 @@ def sample_datacite(sample: Sample) -> dict:
 
 def sesar_csv(qs: QuerySet[Sample]) -> Iterator[str]:
     """The header line, then one line per sample."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SESAR_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for record in _records(qs, sesar_record):
-        writer.writerow(record)
-        if buffer.tell() > 64_000:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _json_list(key: str, records: Iterator[dict]) -> Iterator[str]:
-    yield f'{{"{key}": ['
-    for n, record in enumerate(records):
-        yield ("," if n else "") + "\n" + json.dumps(record, ensure_ascii=False)
-    yield "\n]}\n"
+    return csv_pieces(SESAR_FIELDS, _records(qs, sesar_record))
 
 
 def sesar_json(qs: QuerySet[Sample]) -> Iterator[str]:
     """`{"samples": [...]}`, in pieces."""
-    return _json_list("samples", _records(qs, sesar_record))
+    return json_list_pieces("samples", _records(qs, sesar_record))
 
 
 def datacite_json(qs: QuerySet[Sample]) -> Iterator[str]:
     """`{"data": [...]}` of DataCite records, in pieces."""
-    return _json_list("data", (r["data"] for r in _records(qs, datacite_record)))
+    return json_list_pieces("data", (r["data"] for r in _records(qs, datacite_record)))

@@ -29,8 +29,36 @@ class FacetTableCounts:
 
 
 def facet_table_counts(*, selected: dict[str, object]) -> FacetTableCounts:
-    """`selected` maps dimensions to a chosen value (mission by id); absent means any."""
-    return facet_counts(SampleFacet.objects.values_list(*_COLUMNS, "count"), selected=selected)
+    """`selected` maps dimensions to a chosen value (mission by id); absent means any.
+
+    One statement of four GROUP BYs over the facet table, one per dimension with the other
+    dimensions' filters, so that a few dozen sums come back instead of every facet row.
+    """
+    table, parts, params = SampleFacet._meta.db_table, [], []
+    for name, column in zip(DIMENSIONS, _COLUMNS, strict=True):
+        others = [
+            (c, selected[n])
+            for n, c in zip(DIMENSIONS, _COLUMNS, strict=True)
+            if n != name and n in selected
+        ]
+        where = " AND ".join(f"{c} = %s" for c, _ in others)
+        parts.append(
+            f"SELECT %s, CAST({column} AS TEXT), SUM(count) FROM {table}"
+            + (f" WHERE {where}" if where else "")
+            + f" GROUP BY {column}"
+        )
+        params += [name, *(value for _, value in others)]
+    by_dimension = {name: Counter() for name in DIMENSIONS}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for name, value, count in cursor.fetchall():
+            by_dimension[name][int(value) if name == "mission" else value] += int(count)
+    mission = selected.get("mission", _ANY)
+    total = sum(n for value, n in by_dimension["mission"].items() if mission in (_ANY, value))
+    return FacetTableCounts(total=total, by_dimension=by_dimension)
+
+
+_ANY = object()
 
 
 def facet_counts(rows, *, selected: dict[str, object]) -> FacetTableCounts:
@@ -100,3 +128,57 @@ def sample_facets_rebuild() -> int:
             f"SELECT {key}, count(*), sum(mass_ug) FROM {Sample._meta.db_table} GROUP BY {key}"
         )
     return SampleFacet.objects.count()
+
+
+# Bulk loads. SQLite's per-row insert trigger costs as much as the insert itself; a bulk writer
+# drops it inside its own write transaction, adds each batch's delta in one statement, and
+# creates it again before committing. SQLite lets one writer at a time in, and readers see the
+# schema as committed, so no other connection ever sees the table without its trigger.
+# PostgreSQL's trigger is already per statement: one COPY, one grouped delta.
+
+_INSERT_TRIGGER = "catalog_sample_facet_insert"
+
+
+def sample_facet_trigger_suspend() -> str | None:
+    """Inside a transaction: drop SQLite's per-row insert trigger; returns its SQL to restore.
+
+    None where there is nothing to suspend (PostgreSQL, or a database without the trigger).
+    """
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [_INSERT_TRIGGER]
+        )
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        cursor.execute(f"DROP TRIGGER {_INSERT_TRIGGER}")
+    return found[0]
+
+
+def sample_facet_trigger_restore(sql: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+
+
+def sample_facets_add(rows) -> None:
+    """Count inserted samples into the facet table: rows of (mission_id, form, pool, state, µg)."""
+    delta: dict[tuple, list[int]] = {}
+    for mission_id, form, pool, state, mass in rows:
+        entry = delta.get((mission_id, form, pool, state))
+        if entry is None:
+            delta[(mission_id, form, pool, state)] = [1, mass]
+        else:
+            entry[0] += 1
+            entry[1] += mass
+    if not delta:
+        return
+    table, key = SampleFacet._meta.db_table, ", ".join(_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({key}, count, mass_ug) VALUES (%s, %s, %s, %s, %s, %s) "
+            f"ON CONFLICT ({key}) DO UPDATE SET count = {table}.count + excluded.count, "
+            f"mass_ug = {table}.mass_ug + excluded.mass_ug",
+            [(*k, n, m) for k, (n, m) in delta.items()],
+        )

@@ -15,11 +15,11 @@ import csv
 import io
 import json
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from moonvault.catalog.importers import MAX_PROBLEMS, _decode, _import_location, _tidy
@@ -34,7 +34,7 @@ from moonvault.catalog.models import (
     StorageLocation,
     path_segment,
 )
-from moonvault.catalog.services import IDENTIFIER_LOOKUP_CHUNK, IDENTIFIER_MAX
+from moonvault.catalog.services import IDENTIFIER_MAX
 from moonvault.core.errors import DomainError, FieldProblem
 from moonvault.core.identifiers import normalize_igsn
 from moonvault.core.units import MAX_MASS_UG, MICROGRAMS_PER, parse_mass
@@ -69,7 +69,7 @@ def refusal(row: int, column: str | None, why: str, *, word: str = "row") -> Fie
     return FieldProblem(column, f"{where}: {why}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RootRow:
     """One returned sample to receive, and the display samples split from it."""
 
@@ -134,23 +134,35 @@ class _Existing:
     parent_id: int | None
 
 
+def _samples_where_in(columns: str, column: str, values: list[str]) -> list[tuple]:
+    """Sample columns for any number of values in one query, whatever the bound-parameter limit:
+    the values go as one array on PostgreSQL and as one JSON array on SQLite."""
+    if not values:
+        return []
+    table = Sample._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT {columns} FROM {table} WHERE {column} = ANY(%s)", [values])
+        else:
+            cursor.execute(
+                f"SELECT {columns} FROM {table} "
+                f"WHERE {column} IN (SELECT value FROM json_each(%s))",
+                [json.dumps(values)],
+            )
+        return cursor.fetchall()
+
+
 def _existing(identifiers: list[str]) -> dict[str, _Existing]:
-    found = {}
-    for start in range(0, len(identifiers), IDENTIFIER_LOOKUP_CHUNK):
-        chunk = identifiers[start : start + IDENTIFIER_LOOKUP_CHUNK]
-        for identifier, pk, mission_id, parent_id in Sample.objects.filter(
-            identifier__in=chunk
-        ).values_list("identifier", "id", "mission_id", "parent_id"):
-            found[identifier] = _Existing(pk, mission_id, parent_id)
-    return found
+    return {
+        identifier: _Existing(pk, mission_id, parent_id)
+        for identifier, pk, mission_id, parent_id in _samples_where_in(
+            "identifier, id, mission_id, parent_id", "identifier", identifiers
+        )
+    }
 
 
 def _igsns_taken(igsns: list[str]) -> set[str]:
-    taken: set[str] = set()
-    for start in range(0, len(igsns), IDENTIFIER_LOOKUP_CHUNK):
-        chunk = igsns[start : start + IDENTIFIER_LOOKUP_CHUNK]
-        taken.update(Sample.objects.filter(igsn__in=chunk).values_list("igsn", flat=True))
-    return taken
+    return {igsn for (igsn,) in _samples_where_in("igsn", "igsn", igsns)}
 
 
 def _creation(identifier: str, mission: Mission, parent_id: int | None, form: str, pool: str):
@@ -179,35 +191,103 @@ def _counters_bump(new: list[tuple[str, Mission]]) -> None:
             counter.save(update_fields=["last"])
 
 
+def _batches(rows: Iterable[RootRow], size: int) -> Iterator[list[RootRow]]:
+    batch: list[RootRow] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def catalog_rows_receive(
     *,
     actor,
-    rows: list[RootRow],
+    rows: Iterable[RootRow],
     refused: list[FieldProblem],
-    missions: dict[str, Mission],
+    missions: Callable[[str], Mission | None],
     columns: dict[str, str],
     pool: str,
     location: StorageLocation,
     dry_run: bool = False,
     reason: str = "",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
     word: str = "row",
+    total: int | None = None,
 ) -> ReceiveOutcome:
     """Receive the rows not yet in the inventory as root samples, their display samples as splits.
 
-    `refused` are the parser's refusals; `missions` maps each row's mission text to a mission;
-    `columns` names the file's column for identifier, mission, igsn and displays in messages.
-    Nothing is written if anything is refused; a dry run returns every refusal instead.
+    `rows` may be a stream: they are checked and written a batch at a time, inside one
+    transaction, so memory stays bounded and the whole file still goes in or nothing does.
+    `refused` collects the parser's refusals (a streaming parser adds to it as it reads);
+    `missions` gives the mission for a row's mission text; `columns` names the file's column for
+    identifier, mission, igsn and displays in messages. Nothing is written if anything is
+    refused; a dry run returns every refusal instead. `progress(done, total)` follows each batch
+    (`total` is None when the number of rows is not known beforehand).
     """
     if pool not in Pool.values:
         raise DomainError(f"{pool!r} is not one of: {', '.join(Pool.values)}", field="pool")
-    problems = list(refused)
-    existing = _existing([r.identifier for r in rows] + [d for r in rows for d in r.displays])
-    taken_igsns = _igsns_taken([r.igsn for r in rows if r.igsn])
+    problems: list[FieldProblem] = []
+    received = displays = unchanged = done = 0
+    to_weigh: list[str] = []
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    writer = operation = None
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            for batch in _batches(rows, FLUSH_ROWS):
+                new_rows, kept = _check(batch, missions, columns, problems, word)
+                unchanged += kept
+                received += len(new_rows)
+                displays += sum(len(r.displays) for r, _ in new_rows)
+                to_weigh += [r.identifier for r, _ in new_rows if r.mass_unknown]
+                to_weigh += [d for r, _ in new_rows for d in r.displays]
+                done += len(batch)
+                if dry_run or problems or refused:
+                    continue
+                if writer is None:
+                    writer = BulkLedger(actor_id=actor_id, batch_facets=True, defer_indexes=True)
+                    operation = writer.new_operation()
+                _write(writer, new_rows, pool, location, reason, operation, now)
+                if progress:
+                    progress(done, total)
+            problems[:0] = refused
+            if problems and not dry_run:
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                raise DomainError(
+                    f"nothing imported: {problems[0].message}{more}",
+                    problems=problems[:MAX_PROBLEMS],
+                )
+            if writer is not None:
+                writer.close()
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+    return ReceiveOutcome(
+        received=received,
+        displays=displays,
+        unchanged=unchanged,
+        dry_run=dry_run,
+        location=location.code,
+        pool=pool,
+        to_weigh=to_weigh,
+        refused=problems,
+    )
+
+
+def _check(
+    batch: list[RootRow], missions, columns, problems: list[FieldProblem], word: str
+) -> tuple[list[tuple[RootRow, Mission]], int]:
+    """One batch against the inventory: the rows to write, and how many are already there."""
+    existing = _existing([r.identifier for r in batch] + [d for r in batch for d in r.displays])
+    taken_igsns = _igsns_taken([r.igsn for r in batch if r.igsn])
     new_rows: list[tuple[RootRow, Mission]] = []
     unchanged = 0
-    for r in rows:
-        mission = missions.get(r.mission)
+    for r in batch:
+        mission = missions(r.mission)
         if mission is None:
             problems.append(
                 refusal(r.row, columns["mission"], f"unknown mission {r.mission!r}", word=word)
@@ -258,73 +338,41 @@ def catalog_rows_receive(
             )
             continue
         unchanged += 1 + len(r.displays)
-    to_weigh = [r.identifier for r, _ in new_rows if r.mass_unknown]
-    to_weigh += [d for r, _ in new_rows for d in r.displays]
-    outcome = ReceiveOutcome(
-        received=len(new_rows),
-        displays=sum(len(r.displays) for r, _ in new_rows),
-        unchanged=unchanged,
-        dry_run=dry_run,
-        location=location.code,
-        pool=pool,
-        to_weigh=to_weigh,
-        refused=problems,
+    return new_rows, unchanged
+
+
+def _write(writer: BulkLedger, new_rows, pool, location, reason, received, now) -> None:
+    """One batch into the ledger's buffers, then to the database (still inside the transaction).
+
+    Every batch shares the `received` operation: the whole file is one receipt."""
+    _counters_bump(
+        [(r.identifier, m) for r, m in new_rows] + [(d, m) for r, m in new_rows for d in r.displays]
     )
-    if dry_run:
-        return outcome
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise DomainError(
-            f"nothing imported: {problems[0].message}{more}", problems=problems[:MAX_PROBLEMS]
+    stored = State.STORED
+    for r, mission in new_rows:
+        root_id = writer.new_sample_id()
+        path = path_segment(root_id)
+        writer.add_sample(
+            (
+                root_id, r.identifier, r.igsn, path, 0, r.form, pool, stored, True, r.mass_ug,
+                r.classification, r.subtype, r.pristinity_pct, r.description, now, now,
+                mission.pk, None, location.pk,
+            )
+        )  # fmt: skip
+        writer.add_event(
+            sample_id=root_id,
+            kind=EventKind.RECEIVED,
+            operation=received,
+            recorded_at=now,
+            state_after=stored,
+            location_after_id=location.pk,
+            mass_delta_ug=r.mass_ug,
+            reason=reason,
+            data=_creation(r.identifier, mission, None, r.form, pool),
         )
-    if new_rows:
-        _write(actor, new_rows, pool, location, reason, progress)
-    return outcome
-
-
-def _write(actor, new_rows, pool, location, reason, progress) -> None:
-    total = len(new_rows)
-    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
-    with transaction.atomic():
-        _counters_bump(
-            [(r.identifier, m) for r, m in new_rows]
-            + [(d, m) for r, m in new_rows for d in r.displays]
-        )
-        writer = BulkLedger(actor_id=actor_id)
-        try:
-            now = timezone.now()
-            received = writer.new_operation()
-            for done, (r, mission) in enumerate(new_rows, start=1):
-                root_id = writer.new_sample_id()
-                path = path_segment(root_id)
-                writer.add_sample(
-                    (
-                        root_id, r.identifier, r.igsn, path, 0, r.form, pool, State.STORED,
-                        True, r.mass_ug, r.classification, r.subtype, r.pristinity_pct,
-                        r.description, now, now, mission.pk, None, location.pk,
-                    )
-                )  # fmt: skip
-                writer.add_event(
-                    sample_id=root_id,
-                    kind=EventKind.RECEIVED,
-                    operation=received,
-                    recorded_at=now,
-                    state_after=State.STORED,
-                    location_after_id=location.pk,
-                    mass_delta_ug=r.mass_ug,
-                    reason=reason,
-                    data=_creation(r.identifier, mission, None, r.form, pool),
-                )
-                if r.displays:
-                    _displays_split(writer, r, mission, root_id, path, location, now, reason)
-                if done % FLUSH_ROWS == 0 or done == total:
-                    writer.flush()
-                    if progress:
-                        progress(done, total)
-            writer.close()
-        except BaseException:
-            writer.abort()
-            raise
+        if r.displays:
+            _displays_split(writer, r, mission, root_id, path, location, now, reason)
+    writer.flush()
 
 
 def _displays_split(writer, r: RootRow, mission, root_id, path, location, now, reason) -> None:
@@ -376,14 +424,19 @@ def _mapping_error(why: str) -> DomainError:
     return DomainError(f"mapping: {why}", field="mapping")
 
 
-def _form_value(text: str, forms: dict[str, str]) -> str | None:
-    key = text.lower()
-    if key in forms:
-        return forms[key]
+def _form_words(forms: dict[str, str]) -> dict[str, str]:
+    """Lower-cased word -> Form value: the mapping's words, then the forms' values and labels.
+
+    Built once per file: a label is translated text, and translating it per row is slow."""
+    words: dict[str, str] = {}
     for value, label in Form.choices:
-        if key in (value, str(label).lower()):
-            return value
-    return None
+        words.setdefault(value, value)
+        words.setdefault(str(label).lower(), value)
+    return {**words, **forms}
+
+
+def _form_value(text: str, forms: dict[str, str]) -> str | None:
+    return _form_words(forms).get(text.lower())
 
 
 def mapping_load(data: bytes | str, *, name: str = "") -> Mapping:
@@ -456,13 +509,16 @@ def mapping_load(data: bytes | str, *, name: str = "") -> Mapping:
 
 @dataclass
 class MappedReport:
-    rows: list[RootRow] = field(default_factory=list)
+    """What reading the file found; filled as `mapped_csv_read` streams through it."""
+
+    rows: list[RootRow] = field(default_factory=list)  # kept by mapped_csv_parse only
     refused: list[FieldProblem] = field(default_factory=list)
+    usable: int = 0
     stray_spaces: int = 0
     mass_unknown: list[tuple[int, str]] = field(default_factory=list)  # (row, identifier)
 
     def lines(self) -> list[str]:
-        out = [f"{len(self.rows) + len(self.refused):,} rows read, {len(self.rows):,} usable"]
+        out = [f"{self.usable + len(self.refused):,} rows read, {self.usable:,} usable"]
         if self.stray_spaces:
             out.append(f"  stray spaces removed in {self.stray_spaces:,} cells")
         if self.mass_unknown:
@@ -485,7 +541,31 @@ def mapped_csv_parse(
     data: bytes | str, *, mapping: Mapping, allow_unknown_mass: bool = False
 ) -> MappedReport:
     """Read every row through the mapping; a row that cannot be imported is refused with why."""
-    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    report = MappedReport()
+    report.rows = list(
+        mapped_csv_read(
+            io.StringIO(_decode(data), newline=""),
+            mapping=mapping,
+            report=report,
+            allow_unknown_mass=allow_unknown_mass,
+        )
+    )
+    return report
+
+
+def mapped_csv_read(
+    lines: Iterable[str],
+    *,
+    mapping: Mapping,
+    report: MappedReport,
+    allow_unknown_mass: bool = False,
+) -> Iterator[RootRow]:
+    """The usable rows of a CSV, one at a time; refusals and notes go to `report` as it reads.
+
+    Memory stays bounded by the identifiers and IGSNs seen so far, which catch a value that
+    appears twice in the file.
+    """
+    reader = csv.reader(lines)
     header = [_tidy(h) for h in next(reader, None) or []]
     if not header:
         raise DomainError("row 1: the file is empty; it needs a header row", field="header")
@@ -497,13 +577,14 @@ def mapped_csv_parse(
                 field="header",
             )
         index[name] = header.index(column)
-    report = MappedReport()
+    form_words = _form_words(mapping.forms)
     columns = mapping.columns
     first_row: dict[str, int] = {}
     igsn_row: dict[str, int] = {}
     width = len(header)
+    fields = list(index.items())
     for cells in reader:
-        if not any(c.strip() for c in cells):
+        if not "".join(cells).strip():
             continue
         row = reader.line_num
         if len(cells) != width:
@@ -512,12 +593,18 @@ def mapped_csv_parse(
             )
             continue
         values = dict(mapping.fixed)
-        for name, i in index.items():
-            clean = _tidy(cells[i])
-            if clean != cells[i]:
+        for name, i in fields:
+            cell = cells[i]
+            clean = " ".join(cell.split())  # _tidy, inline: this runs for every cell
+            if clean != cell:
                 report.stray_spaces += 1
             values[name] = clean
-        problems: list[FieldProblem] = []
+        problems: list[FieldProblem] = [
+            # Lines streamed from a file on disk skip the whole-file check; PostgreSQL refuses NUL.
+            refusal(row, columns.get(name), "holds a NUL character")
+            for name, i in fields
+            if "\x00" in cells[i]
+        ]
 
         identifier = values["identifier"]
         if not identifier:
@@ -528,6 +615,14 @@ def mapped_csv_parse(
                     row,
                     columns["identifier"],
                     f"{identifier!r} is longer than {IDENTIFIER_MAX} characters or has spaces",
+                )
+            )
+        elif not (identifier.isascii() and identifier.isprintable()):
+            problems.append(
+                refusal(
+                    row,
+                    columns["identifier"],
+                    f"{identifier!r} must be printable ASCII (letters, digits, punctuation)",
                 )
             )
         elif identifier in first_row:
@@ -545,7 +640,7 @@ def mapped_csv_parse(
         if not mission:
             problems.append(refusal(row, columns.get("mission"), "the mission is missing"))
 
-        form = _form_value(values.get("form", ""), mapping.forms)
+        form = form_words.get(values.get("form", "").lower())
         if form is None:
             problems.append(
                 refusal(
@@ -636,23 +731,21 @@ def mapped_csv_parse(
         if problems:
             report.refused += problems
             continue
-        report.rows.append(
-            RootRow(
-                row=row,
-                identifier=identifier,
-                mission=mission,
-                form=form,
-                mass_ug=mass_ug,
-                classification=classification,
-                subtype=subtype,
-                igsn=igsn,
-                description="\n".join(notes),
-                mass_unknown=unknown,
-            )
+        report.usable += 1
+        yield RootRow(
+            row=row,
+            identifier=identifier,
+            mission=mission,
+            form=form,
+            mass_ug=mass_ug,
+            classification=classification,
+            subtype=subtype,
+            igsn=igsn,
+            description="\n".join(notes),
+            mass_unknown=unknown,
         )
-    if not report.rows and not report.refused:
+    if not report.usable and not report.refused:
         raise DomainError("the file has a header but no samples", field="file")
-    return report
 
 
 def mapped_catalog_import(
@@ -660,33 +753,33 @@ def mapped_catalog_import(
     actor,
     report: MappedReport,
     mapping: Mapping,
+    rows: Iterable[RootRow] | None = None,
     pool: str = Pool.PERMANENT,
     location_code: str = "",
     dry_run: bool = False,
     reason: str = "",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> ReceiveOutcome:
-    """Missions must exist already; the file names them by code, in any case."""
+    """Missions must exist already; the file names them by code, in any case.
+
+    `rows` is the stream from `mapped_csv_read` filling `report`; without it, `report.rows`.
+    """
     location = _import_location(location_code)
     by_code = {m.code.lower(): m for m in Mission.objects.all()}
-    missions = {
-        text: by_code[text.lower()]
-        for text in {r.mission for r in report.rows}
-        if text.lower() in by_code
-    }
     columns = {
         name: mapping.columns.get(name, f"[fixed] {name}")
         for name in ("identifier", "mission", "igsn")
     }
     return catalog_rows_receive(
         actor=actor,
-        rows=report.rows,
+        rows=report.rows if rows is None else rows,
         refused=report.refused,
-        missions=missions,
+        missions=lambda text: by_code.get(text.lower()),
         columns={**columns, "displays": None},
         pool=pool,
         location=location,
         dry_run=dry_run,
         reason=reason,
         progress=progress,
+        total=len(report.rows) if rows is None else None,
     )

@@ -166,7 +166,13 @@ def nasa_json_parse(data: bytes | str, *, allow_unknown_mass: bool = False) -> N
         if not isinstance(item, dict):
             report.refused.append(refusal(number, None, "is not an object", word="record"))
             continue
-        records.append((number, {key: _text(value) for key, value in item.items()}))
+        texts = {key: _text(value) for key, value in item.items()}
+        # JSON can spell NUL as an escape, which the whole-file check cannot see.
+        nul = next((key for key, text in texts.items() if "\x00" in key + text), None)
+        if nul is not None:
+            report.refused.append(refusal(number, nul, "holds a NUL character", word="record"))
+            continue
+        records.append((number, texts))
     return _parse(records, report, allow_unknown_mass)
 
 
@@ -424,7 +430,7 @@ def nasa_catalog_import(
     location_code: str = "",
     dry_run: bool = False,
     reason: str = "",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> ReceiveOutcome:
     """Missing Apollo missions are created with their landing facts, in the same transaction."""
     location = _import_location(location_code)
@@ -446,7 +452,7 @@ def nasa_catalog_import(
             actor=actor,
             rows=report.rows,
             refused=report.refused,
-            missions=missions,
+            missions=missions.get,
             columns=COLUMNS,
             pool=pool,
             location=location,
@@ -454,5 +460,6 @@ def nasa_catalog_import(
             reason=reason,
             progress=progress,
             word=report.word,
+            total=len(report.rows),
         )
     return replace(outcome, missions_created=created)

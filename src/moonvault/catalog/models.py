@@ -187,7 +187,13 @@ class Sample(models.Model):
         indexes = [
             models.Index(fields=["path"], name="sample_path"),
             models.Index(fields=["mission", "state", "form", "pool"], name="sample_facets"),
-            models.Index(fields=["mass_ug"], name="sample_mass"),
+            # Facet counts under a mass range read this index alone (catalog/selectors.py).
+            models.Index(
+                fields=["mass_ug", "mission", "form", "pool", "state"], name="sample_mass_facets"
+            ),
+            # Filter mixes in identifier order: the first page comes off the index, unsorted.
+            models.Index(fields=["mission", "state", "identifier"], name="sample_mission_state_id"),
+            models.Index(fields=["form", "pool", "identifier"], name="sample_form_pool_id"),
             # The catalog's other filter mixes and sort orders (catalog/facets.py).
             models.Index(fields=["form", "pool", "state"], name="sample_form_pool"),
             models.Index(fields=["pool", "state"], name="sample_pool_state"),

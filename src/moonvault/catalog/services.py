@@ -1,6 +1,8 @@
 """Writes to the inventory. Each one locks what it changes and records custody events.
 
-Lock order everywhere: sample rows (ascending id), then identifier counters, then the ledger head.
+Lock order everywhere: sample rows (ascending id), then identifier counters, then the ledger head,
+and only then any write to a sample row: the facet table's triggers (migration 0004) lock facet
+rows on every such write, and a split must hold the head before it inserts its children.
 """
 
 from dataclasses import dataclass
@@ -136,6 +138,13 @@ def _check_identifier(
     if len(identifier) > IDENTIFIER_MAX or any(c.isspace() for c in identifier):
         raise DomainError(
             f"identifier must be at most {IDENTIFIER_MAX} characters without spaces", field=field
+        )
+    if not (identifier.isascii() and identifier.isprintable()):
+        # Look-alike letters, invisible and right-to-left marks would let two identifiers read
+        # the same; NUL is refused by PostgreSQL. Every catalog convention is plain ASCII.
+        raise DomainError(
+            f"identifier {identifier!r} must be printable ASCII (letters, digits, punctuation)",
+            field=field,
         )
     in_database = (
         identifier in in_use
@@ -346,10 +355,12 @@ def sample_weigh(*, actor, sample_id: int, measured_ug: int, reason: str = "") -
         delta = measured_ug - sample.mass_ug
         if delta and not reason.strip():
             raise DomainError("a weighing that changes the mass needs a reason", field="reason")
+        head = ledger_lock()
         sample.mass_ug = measured_ug
         sample.save(update_fields=["mass_ug", "updated_at"])
         events_record(
             actor=actor,
+            head=head,
             reason=reason,
             events=[
                 PendingEvent(
@@ -379,9 +390,12 @@ def sample_move(*, actor, sample_id: int, location_code: str, reason: str = "") 
             raise Conflict(
                 f"sample {sample.identifier} is already in {location.code}", field="location"
             )
+        head = ledger_lock()
         sample.location = location
         sample.save(update_fields=["location", "updated_at"])
-        events_record(actor=actor, reason=reason, events=[PendingEvent(sample, EventKind.MOVED)])
+        events_record(
+            actor=actor, head=head, reason=reason, events=[PendingEvent(sample, EventKind.MOVED)]
+        )
         return sample
 
 
@@ -409,6 +423,7 @@ def sample_consume(
                 f"cannot consume {mass_ug} µg: {sample.identifier} holds {sample.mass_ug} µg",
                 field="mass_ug",
             )
+        head = ledger_lock()
         sample.mass_ug -= mass_ug
         if sample.mass_ug == 0:
             sample.state = State.CONSUMED
@@ -416,6 +431,7 @@ def sample_consume(
         sample.save(update_fields=["mass_ug", "state", "location", "updated_at"])
         events_record(
             actor=actor,
+            head=head,
             reason=reason,
             events=[
                 PendingEvent(
@@ -440,10 +456,13 @@ def sample_mark_lost(*, actor, sample_id: int, reason: str) -> Sample:
                 f"sample {sample.identifier} is already {sample.get_state_display().lower()}",
                 field="sample",
             )
+        head = ledger_lock()
         sample.state = State.LOST
         sample.location = None
         sample.save(update_fields=["state", "location", "updated_at"])
-        events_record(actor=actor, reason=reason, events=[PendingEvent(sample, EventKind.LOST)])
+        events_record(
+            actor=actor, head=head, reason=reason, events=[PendingEvent(sample, EventKind.LOST)]
+        )
         return sample
 
 
@@ -461,10 +480,12 @@ def sample_reassign_pool(*, actor, sample_id: int, pool: str, reason: str) -> Sa
             )
         if sample.pool == pool:
             raise Conflict(f"sample {sample.identifier} is already in that pool", field="pool")
+        head = ledger_lock()
         sample.pool = pool
         sample.save(update_fields=["pool", "updated_at"])
         events_record(
             actor=actor,
+            head=head,
             reason=reason,
             events=[PendingEvent(sample, EventKind.RECLASSIFIED, data={"pool": pool})],
         )

@@ -11,7 +11,7 @@ from django.db import transaction
 from moonvault.catalog.models import Sample, State, StorageLocation
 from moonvault.core.errors import Conflict, NotFound
 from moonvault.custody.models import EventKind
-from moonvault.custody.services import PendingEvent, events_record
+from moonvault.custody.services import PendingEvent, events_record, ledger_lock
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,6 @@ def samples_transition(
         missing = set(sample_ids) - {s.pk for s in samples}
         if missing:
             raise NotFound(f"sample {sorted(missing)[0]} does not exist", field="sample")
-        events = []
         for sample in samples:
             if sample.state not in rule.allowed_from:
                 raise Conflict(
@@ -75,6 +74,10 @@ def samples_transition(
                     f"it cannot be {rule.kind.label.lower()}",
                     field="sample",
                 )
+        # The ledger head before any sample row changes (lock order in catalog/services.py).
+        head = ledger_lock()
+        events = []
+        for sample in samples:
             sample.state = rule.to_state
             sample.location = location if rule.needs_location else None
             extra = dict(data or {})
@@ -83,5 +86,5 @@ def samples_transition(
                 extra["pristine"] = False
             sample.save(update_fields=["state", "location", "pristine", "updated_at"])
             events.append(PendingEvent(sample, rule.kind, data=extra))
-        events_record(actor=actor, reason=reason, events=events)
+        events_record(actor=actor, head=head, reason=reason, events=events)
         return samples

@@ -19,6 +19,12 @@ def parse_mass(text: str | int | Decimal, unit: str = "g", *, field: str = "mass
         raise DomainError(f"{text!r} is not a number", field=field) from None
     if not value.is_finite():
         raise DomainError(f"{text!r} is not a finite number", field=field)
+    # Bounds first: multiplying an exponent like 1e999999999 overflows the decimal context, and
+    # 1e-999999999 underflows to a silent zero.
+    if value.copy_abs() > Decimal(MAX_MASS_UG) / factor:
+        raise DomainError(f"{text} {unit} is implausibly large", field=field)
+    if value and value.copy_abs() < Decimal(1) / factor:
+        raise DomainError(f"{text} {unit} is not a whole number of micrograms", field=field)
     micrograms = value * factor
     if micrograms != micrograms.to_integral_value():
         raise DomainError(f"{text} {unit} is not a whole number of micrograms", field=field)

@@ -14,6 +14,9 @@ router = Router(tags=["custody"])
     response=TimelineOut,
     auth=None,
     summary="A sample's custody events, oldest first",
+    description="Every event of the sample's life in the ledger — received, split, weighed, "
+    "moved, shipped, returned, … — each with its sequence number, mass change, state after it, "
+    "reason, and the hashes that chain it to the event before. Public.",
 )
 def sample_timeline(request, identifier: str):
     sample = sample_get(identifier=identifier)
@@ -23,6 +26,13 @@ def sample_timeline(request, identifier: str):
     }
 
 
-@router.get("/ledger/head", response=LedgerHeadOut, auth=None, summary="The ledger's last event")
+@router.get(
+    "/ledger/head",
+    response=LedgerHeadOut,
+    auth=None,
+    summary="The ledger's last event",
+    description="The sequence number and hash of the newest custody event: publish or keep it "
+    "to check later that history has not been rewritten. Public.",
+)
 def ledger_head(request):
     return selectors.ledger_head()

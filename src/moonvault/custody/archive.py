@@ -12,6 +12,7 @@ import io
 import json
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from django.core.management import call_command
@@ -45,6 +46,13 @@ class ArchiveError(Exception):
 def ledger_export(out: io.TextIOBase) -> tuple[int, str]:
     """Write the ledger up to the current head; returns the head (seq, hash)."""
     head = ledger_head()
+    for line in ledger_lines(head):
+        out.write(line)
+    return head.seq, head.hash
+
+
+def ledger_lines(head: LedgerHead) -> Iterator[str]:
+    """The export's lines, header first, up to `head`: what a download streams."""
     header = {
         "format": FORMAT,
         "version": 1,
@@ -53,11 +61,10 @@ def ledger_export(out: io.TextIOBase) -> tuple[int, str]:
         "exported_at": datetime.now(UTC).isoformat(),
         "fields": [*FIELDS, "hash"],
     }
-    out.write(json.dumps(header) + "\n")
+    yield json.dumps(header) + "\n"
     names = [*FIELDS, "hash"]
     for row in events_stream(up_to=head.seq):
-        out.write(json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) + "\n")
-    return head.seq, head.hash
+        yield json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) + "\n"
 
 
 def backup_write(path: str) -> dict:

@@ -38,10 +38,17 @@ _CANONICAL_TIME = {
 
 
 def events_stream(*, batch: int = 20_000, up_to: int | None = None) -> Iterator[tuple]:
-    """Every event in chain order as a tuple of chain.FIELDS plus its hash, in bounded memory.
+    """Every event in chain order as a tuple of chain.FIELDS plus its hash, in bounded memory."""
+    for rows in event_batches(batch=batch, up_to=up_to):
+        yield from rows
+
+
+def event_batches(*, batch: int = 20_000, up_to: int | None = None) -> Iterator[list[tuple]]:
+    """The events of `events_stream` in lists of up to `batch`.
 
     Raw SQL with the timestamp formatted by the database: the ORM's per-row object and datetime
-    conversions would cost more than hashing the event.
+    conversions would cost more than hashing the event. PostgreSQL streams through a server-side
+    cursor, SQLite through fetchmany; either way the rows arrive a batch per call.
     """
     sql = (
         f"SELECT {_STREAM_COLUMNS.format(recorded_at=_CANONICAL_TIME[connection.vendor])} "
@@ -49,15 +56,25 @@ def events_stream(*, batch: int = 20_000, up_to: int | None = None) -> Iterator[
         + ("" if up_to is None else f" WHERE seq <= {int(up_to)}")
         + " ORDER BY seq"
     )
+    return query_batches(sql, batch=batch)
+
+
+def query_batches(sql: str, *, batch: int = 20_000) -> Iterator[list[tuple]]:
+    """The rows of a raw query in lists of up to `batch`, never the whole result in memory.
+
+    PostgreSQL streams through a server-side cursor (a client cursor would fetch every row
+    first); SQLite steps through the result with fetchmany.
+    """
     if connection.vendor == "postgresql":
         with transaction.atomic():
             connection.ensure_connection()
-            with connection.connection.cursor(name="moonvault_events_stream") as cursor:
+            with connection.connection.cursor(name="moonvault_stream") as cursor:
                 cursor.itersize = batch
                 cursor.execute(sql)
-                yield from cursor
+                while rows := cursor.fetchmany(batch):
+                    yield rows
     else:
         with connection.cursor() as cursor:
             cursor.execute(sql)
             while rows := cursor.fetchmany(batch):
-                yield from rows
+                yield rows

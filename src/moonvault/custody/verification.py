@@ -9,9 +9,11 @@ number of samples, not of events.
 import contextlib
 from dataclasses import dataclass, field
 
+from django.db import connection
+
 from moonvault.catalog.models import Mission, Sample
 from moonvault.custody.chain import GENESIS_HASH, REPLAYED_ATTRIBUTES, Accounts, Replay
-from moonvault.custody.selectors import events_stream, ledger_head
+from moonvault.custody.selectors import event_batches, ledger_head, query_batches
 
 
 @dataclass
@@ -47,8 +49,8 @@ def custody_verify(*, max_problems: int = 20) -> VerifyReport:
 
 def _verify(report: VerifyReport, problem) -> None:
     replay = Replay(problem)
-    for row in events_stream():
-        replay.feed(row)
+    for rows in event_batches():
+        replay.feed_rows(rows)
     report.events, report.head_seq, report.head_hash = (
         replay.events,
         replay.head_seq,
@@ -61,34 +63,44 @@ def _verify(report: VerifyReport, problem) -> None:
             "events were removed or the head was altered"
         )
     missions = dict(Mission.objects.values_list("id", "code"))
-    stored = Sample.objects.order_by("id").values_list(
-        "id",
-        "mass_ug",
-        "state",
-        "location_id",
-        "parent_id",
-        "mission_id",
-        "pool",
-        "form",
-        "pristine",
-    )
-    seen = set()
-    held: dict[tuple[str, str], int] = {}
-    for sample_id, *now in stored.iterator(chunk_size=20000):
-        report.samples += 1
-        now[4] = missions[now[4]]
-        held[now[4], now[1]] = held.get((now[4], now[1]), 0) + now[0]
-        replayed = replay.samples.get(sample_id)
-        seen.add(sample_id)
-        if replayed is None:
-            problem(f"sample {sample_id}: has no custody events")
-            continue
-        for name, have, want in zip(REPLAYED_ATTRIBUTES, now, replayed.values(), strict=True):
-            if have != want:
-                problem(
-                    f"sample {sample_id}: stored {name} is {have!r} but the ledger gives {want!r}"
-                )
-    for sample_id in replay.samples.keys() - seen:
-        problem(f"sample {sample_id}: has events but no longer exists")
-    replay.finish([(mission, state, mass) for (mission, state), mass in held.items()])
+    seen = bytearray(len(replay.origin))
+    for rows in _stored_samples():
+        report.samples += len(rows)
+        for sample_id, mass, state, location, parent, mission, pool, form, pristine in rows:
+            stored = (mass, state, location, parent, missions[mission], pool, form, bool(pristine))
+            replayed = replay.replayed(sample_id)
+            if replayed is None:
+                problem(f"sample {sample_id}: has no custody events")
+                continue
+            seen[sample_id] = 1
+            if stored != replayed:
+                for name, have, want in zip(REPLAYED_ATTRIBUTES, stored, replayed, strict=True):
+                    if have != want:
+                        problem(
+                            f"sample {sample_id}: stored {name} is {have!r} but the ledger "
+                            f"gives {want!r}"
+                        )
+    for sample_id in replay.sample_ids():
+        if not seen[sample_id]:
+            problem(f"sample {sample_id}: has events but no longer exists")
+    replay.finish(_held(missions))
     report.accounts = dict(sorted(replay.accounts.items()))
+
+
+def _stored_samples(batch: int = 20_000):
+    """The samples' replayed attributes as stored, in lists of up to `batch`."""
+    return query_batches(
+        "SELECT id, mass_ug, state, location_id, parent_id, mission_id, pool, form, pristine "
+        f"FROM {Sample._meta.db_table} ORDER BY id",
+        batch=batch,
+    )
+
+
+def _held(missions: dict[int, str]) -> list[tuple[str, str, int]]:
+    """Mass held per mission and state, summed by the database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT mission_id, state, SUM(mass_ug) FROM {Sample._meta.db_table} "
+            "GROUP BY mission_id, state"
+        )
+        return [(missions[mission], state, int(mass)) for mission, state, mass in cursor]

@@ -7,7 +7,7 @@ and rules; a read-only token is refused before any change. A loan that the calle
 """
 
 from django.http import HttpResponse
-from ninja import File, Form, Router
+from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from moonvault.accounts.models import Role
@@ -191,7 +191,7 @@ _document_route(
 )
 def loan_create(request, payload: LoanCreateIn):
     require_write(request)
-    return 201, research.loan_create(actor=request.user, **payload.model_dump())
+    return Status(201, research.loan_create(actor=request.user, **payload.model_dump()))
 
 
 @router.post(
@@ -205,7 +205,7 @@ def loan_create(request, payload: LoanCreateIn):
 def loan_sign(
     request,
     loan_id: int,
-    signed_by_name: Form[str],
+    signed_by_name: str = Form(..., examples=["M. Weber"]),
     signed_pdf: File[UploadedFile] = None,
 ):
     require_write(request)
@@ -226,7 +226,9 @@ def loan_sign(
 )
 def shipment_pack(request, loan_id: int, payload: PackIn):
     require_write(request)
-    return 201, research.shipment_pack(actor=request.user, loan_id=loan_id, **payload.model_dump())
+    return Status(
+        201, research.shipment_pack(actor=request.user, loan_id=loan_id, **payload.model_dump())
+    )
 
 
 @router.post(
@@ -291,8 +293,8 @@ def return_receive(request, shipment_id: int, payload: ReturnReceiveIn):
 )
 def analysis_record(request, loan_id: int, payload: AnalysisIn):
     require_write(request)
-    return 201, research.analysis_record(
-        actor=request.user, loan_id=loan_id, **payload.model_dump()
+    return Status(
+        201, research.analysis_record(actor=request.user, loan_id=loan_id, **payload.model_dump())
     )
 
 
@@ -305,7 +307,9 @@ def analysis_record(request, loan_id: int, payload: AnalysisIn):
 )
 def loan_subsplit(request, loan_id: int, payload: SubsplitIn):
     require_write(request)
-    return 201, research.loan_subsplit(actor=request.user, loan_id=loan_id, **payload.model_dump())
+    return Status(
+        201, research.loan_subsplit(actor=request.user, loan_id=loan_id, **payload.model_dump())
+    )
 
 
 @router.post(
@@ -316,7 +320,9 @@ def loan_subsplit(request, loan_id: int, payload: SubsplitIn):
 )
 def usage_report_submit(request, loan_id: int, payload: TextIn):
     require_write(request)
-    return 201, research.usage_report_submit(actor=request.user, loan_id=loan_id, text=payload.text)
+    return Status(
+        201, research.usage_report_submit(actor=request.user, loan_id=loan_id, text=payload.text)
+    )
 
 
 @router.post(
@@ -329,7 +335,9 @@ def usage_report_submit(request, loan_id: int, payload: TextIn):
 def inventory_report_submit(request, loan_id: int, payload: InventoryIn):
     require_write(request)
     lines = [line.model_dump() for line in payload.lines]
-    return 201, research.inventory_report_submit(actor=request.user, loan_id=loan_id, lines=lines)
+    return Status(
+        201, research.inventory_report_submit(actor=request.user, loan_id=loan_id, lines=lines)
+    )
 
 
 # --- return and closure ------------------------------------------------------------------------
@@ -344,7 +352,9 @@ def inventory_report_submit(request, loan_id: int, payload: InventoryIn):
 )
 def return_pack(request, loan_id: int, payload: ReturnPackIn):
     require_write(request)
-    return 201, research.return_pack(actor=request.user, loan_id=loan_id, **payload.model_dump())
+    return Status(
+        201, research.return_pack(actor=request.user, loan_id=loan_id, **payload.model_dump())
+    )
 
 
 @router.post(
@@ -355,8 +365,9 @@ def return_pack(request, loan_id: int, payload: ReturnPackIn):
 )
 def data_deposit_record(request, loan_id: int, payload: DataDepositIn):
     require_write(request)
-    return 201, research.data_deposit_record(
-        actor=request.user, loan_id=loan_id, **payload.model_dump()
+    return Status(
+        201,
+        research.data_deposit_record(actor=request.user, loan_id=loan_id, **payload.model_dump()),
     )
 
 
@@ -368,7 +379,9 @@ def data_deposit_record(request, loan_id: int, payload: DataDepositIn):
 )
 def waiver_grant(request, loan_id: int, payload: WaiverIn):
     require_write(request)
-    return 201, research.waiver_grant(actor=request.user, loan_id=loan_id, **payload.model_dump())
+    return Status(
+        201, research.waiver_grant(actor=request.user, loan_id=loan_id, **payload.model_dump())
+    )
 
 
 @router.post(
@@ -422,7 +435,9 @@ def incident_resolve(request, incident_id: int, payload: IncidentResolveIn):
 )
 def stock_check_start(request, payload: StockCheckIn):
     require_write(request)
-    return 201, incidents.stock_check_start(actor=request.user, location_code=payload.location_code)
+    return Status(
+        201, incidents.stock_check_start(actor=request.user, location_code=payload.location_code)
+    )
 
 
 @router.get(
@@ -502,7 +517,7 @@ def exhibition_create(request, payload: ExhibitionIn):
     require_write(request)
     fields = payload.model_dump(exclude={"stops"})
     stops = [stop.model_dump() for stop in payload.stops]
-    return 201, exhibitions.exhibition_create(actor=request.user, stops=stops, **fields)
+    return Status(201, exhibitions.exhibition_create(actor=request.user, stops=stops, **fields))
 
 
 @router.post(
@@ -524,8 +539,11 @@ def exhibition_approve(request, exhibition_id: int):
 )
 def exhibition_dispatch(request, exhibition_id: int, payload: ExhibitionDispatchIn):
     require_write(request)
-    return 201, exhibitions.exhibition_dispatch(
-        actor=request.user, exhibition_id=exhibition_id, **payload.model_dump()
+    return Status(
+        201,
+        exhibitions.exhibition_dispatch(
+            actor=request.user, exhibition_id=exhibition_id, **payload.model_dump()
+        ),
     )
 
 
@@ -538,8 +556,11 @@ def exhibition_dispatch(request, exhibition_id: int, payload: ExhibitionDispatch
 )
 def handover_record(request, exhibition_id: int, payload: HandoverIn):
     require_write(request)
-    return 201, exhibitions.handover_record(
-        actor=request.user, exhibition_id=exhibition_id, **payload.model_dump()
+    return Status(
+        201,
+        exhibitions.handover_record(
+            actor=request.user, exhibition_id=exhibition_id, **payload.model_dump()
+        ),
     )
 
 
@@ -585,7 +606,7 @@ def publication_record(request, payload: PublicationIn):
     publication, warnings = publications.publication_record(
         actor=request.user, **payload.model_dump()
     )
-    return 201, {"publication": publication, "warnings": warnings}
+    return Status(201, {"publication": publication, "warnings": warnings})
 
 
 @router.get(

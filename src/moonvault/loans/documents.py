@@ -28,6 +28,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from moonvault.core.errors import Conflict, NotFound
+from moonvault.core.streams import spreadsheet_safe
 from moonvault.core.units import format_mass
 from moonvault.loans.models import Loan
 from moonvault.loans.selectors import Accountability, AccountLine, loan_accountability
@@ -325,7 +326,7 @@ def accountability_csv(report: Accountability) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([name for name, _ in ACCOUNT_COLUMNS])
     for line in [*report.lines, report.totals]:
-        writer.writerow(_account_row(line))
+        writer.writerow([spreadsheet_safe(value) for value in _account_row(line)])
     return buffer.getvalue().encode("utf-8")
 
 

@@ -17,13 +17,16 @@ from moonvault.loans.models import (
     DataDeposit,
     Exhibition,
     Handover,
+    Incident,
     ItineraryStop,
     Loan,
     Publication,
     Shipment,
+    StockCheck,
     Waiver,
 )
 from moonvault.loans.services.incidents import RESOLUTIONS
+from moonvault.web.listing import ListFilter, with_all
 
 MASS_UNITS = [("mg", "mg"), ("g", "g")]
 # The largest value a BigIntegerField column holds.
@@ -543,3 +546,24 @@ class LocationForm(forms.Form):
     location_code = forms.CharField(
         label=_("Returned-material location"), max_length=64, help_text=_("storage location code")
     )
+
+
+class LoanFilter(ListFilter):
+    status = forms.ChoiceField(label=_("Status"), choices=with_all(Loan.Status.choices))
+    search_label = _("Loan number or proposal contains")
+
+
+class IncidentFilter(ListFilter):
+    status = forms.ChoiceField(label=_("Status"), choices=with_all(Incident.Status.choices))
+    kind = forms.ChoiceField(label=_("Kind"), choices=with_all(Incident.Kind.choices))
+    search_label = _("Sample or loan contains")
+
+
+class StockCheckFilter(ListFilter):
+    status = forms.ChoiceField(label=_("Status"), choices=with_all(StockCheck.Status.choices))
+    search_label = _("Location contains")
+
+
+class ExhibitionFilter(ListFilter):
+    status = forms.ChoiceField(label=_("Status"), choices=with_all(Exhibition.Status.choices))
+    search_label = _("Title or organiser contains")

@@ -101,6 +101,18 @@ class ReceiveIn(Schema):
 
 
 class ReturnReceiveIn(ReceiveIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "seal_intact": True,
+                    "measured": {"118": 1_199_990, "131": 100_000},
+                    "location_code": "RET-01",
+                }
+            ]
+        }
+    )
+
     location_code: str = Field(description="where the returned material is stored")
 
 
@@ -200,6 +212,43 @@ class WaiverIn(Schema):
 
 
 class LoanOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "number": "MV-2026-0001",
+                    "status": "closed",
+                    "proposal_id": 1,
+                    "pi_id": 2,
+                    "pi": "pi0",
+                    "institution": "Université Paris Cité",
+                    "official_name": "Prof. M. Weber",
+                    "allowed_techniques": "NanoSIMS",
+                    "destructive_allowed": True,
+                    "destructive_max_ug": 300000,
+                    "starts_on": "2026-03-01",
+                    "ends_on": "2031-03-01",
+                    "inventory_due": "2028-03-01",
+                    "usage_report_due": "2028-03-01",
+                    "return_due": "2031-03-01",
+                    "acknowledgement": (
+                        "The lunar samples used in this work were provided by the national lunar "
+                        "sample repository under loan MV-2026-0001."
+                    ),
+                    "data_embargo_until": None,
+                    "signed_by_name": "Prof. M. Weber",
+                    "signed_at": "2026-11-22T14:57:58.012Z",
+                    "certificate_hash": (
+                        "e4b1bd1d28da93733eb29536e3b39368e06be5cedaaae84be57478f97a326616"
+                    ),
+                    "certificate_seq": 8,
+                    "closed_at": "2026-11-22T14:58:01.257Z",
+                }
+            ]
+        }
+    )
+
     id: int
     number: str
     status: str
@@ -261,6 +310,19 @@ class LoanItemOut(Schema):
 class PortionOut(Schema):
     """A new portion made by a subsplit at the borrower."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "identifier": "CE5C0400YJFM00500-1-1",
+                    "mass_ug": 100000,
+                    "state": "on_loan",
+                }
+            ]
+        }
+    )
+
     id: int
     identifier: str
     mass_ug: int
@@ -279,6 +341,45 @@ class ShipmentItemOut(Schema):
 
 
 class ShipmentOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "direction": "return",
+                    "status": "shipped",
+                    "container_code": "BOX-7R",
+                    "seal_number": "SEAL-7R",
+                    "nitrogen_purged": False,
+                    "courier": "",
+                    "tracking_number": "",
+                    "hand_carried_by": "Dr. B. Courier",
+                    "hand_carry_log": "Flight LH720",
+                    "export_reference": "",
+                    "customs_reference": "",
+                    "packed_at": "2026-11-22T14:57:59.662Z",
+                    "shipped_at": "2026-11-22T14:57:59.962Z",
+                    "received_at": None,
+                    "seal_intact": None,
+                    "items": [
+                        {
+                            "sample_id": 3,
+                            "identifier": "CE5C0400YJFM00500-1",
+                            "mass_sent_ug": 1199990,
+                            "mass_received_ug": None,
+                        },
+                        {
+                            "sample_id": 5,
+                            "identifier": "CE5C0400YJFM00500-1-1",
+                            "mass_sent_ug": 100000,
+                            "mass_received_ug": None,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     id: int
     direction: str
     status: str
@@ -303,6 +404,21 @@ class ShipmentOut(Schema):
 
 
 class AnalysisOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "sample_id": 3,
+                    "technique": "NanoSIMS",
+                    "destructive": True,
+                    "mass_consumed_ug": 200000,
+                    "performed_on": "2026-11-22",
+                }
+            ]
+        }
+    )
+
     id: int
     sample_id: int
     technique: str
@@ -312,17 +428,40 @@ class AnalysisOut(Schema):
 
 
 class ReportOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": 1, "submitted_at": "2026-11-22T14:57:59.237Z"}]}
+    )
+
     id: int
     submitted_at: datetime
 
 
 class DataDepositOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": 1, "reference": "10.5281/zenodo.1", "embargo_until": None}]
+        }
+    )
+
     id: int
     reference: str
     embargo_until: date | None
 
 
 class WaiverOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "obligation": "data",
+                    "reason": "the paper's tables hold all the data",
+                    "waived_at": "2026-11-22T14:58:38.395Z",
+                }
+            ]
+        }
+    )
+
     id: int
     obligation: str
     reason: str
@@ -336,6 +475,27 @@ class ObligationOut(Schema):
 
 
 class IncidentOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "kind": "seal_broken",
+                    "status": "resolved",
+                    "description": "Seal SEAL-0001 of loan MV-2026-0001 arrived broken.",
+                    "sample": None,
+                    "loan": "MV-2026-0001",
+                    "exhibition_id": None,
+                    "stock_check_id": None,
+                    "opened_at": "2026-11-22T14:59:04.579Z",
+                    "resolved_at": "2026-11-22T14:59:05.065Z",
+                    "resolution": "inner seal intact, courier damage only",
+                    "correcting_event_seq": None,
+                }
+            ]
+        }
+    )
+
     id: int
     kind: str
     status: str
@@ -364,6 +524,21 @@ class AuthorOut(Schema):
 
 
 class PublicationOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "doi": "10.1126/science.abl7957",
+                    "title": "Age and composition of young basalts on the Moon",
+                    "journal": "Science",
+                    "year": 2021,
+                    "authors": [{"name": "Che, X.", "position": 0}],
+                }
+            ]
+        }
+    )
+
     id: int
     doi: str
     title: str
@@ -384,6 +559,96 @@ def _obligations(detail) -> list[dict]:
 
 class LoanDetailOut(Schema):
     """A loan with everything attached, as its PI and the curators see it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "loan": {
+                        "id": 1,
+                        "number": "MV-2026-0001",
+                        "status": "shipped",
+                        "proposal_id": 1,
+                        "pi_id": 2,
+                        "pi": "pi0",
+                        "institution": "Université Paris Cité",
+                        "official_name": "Dr. A. Official",
+                        "allowed_techniques": "SIMS, EPMA",
+                        "destructive_allowed": True,
+                        "destructive_max_ug": 300000,
+                        "starts_on": "2026-01-10",
+                        "ends_on": "2031-01-10",
+                        "inventory_due": "2027-01-10",
+                        "usage_report_due": "2027-01-10",
+                        "return_due": "2031-01-10",
+                        "acknowledgement": (
+                            "The lunar samples used in this work were provided by the national "
+                            "lunar sample repository under loan MV-2026-0001."
+                        ),
+                        "data_embargo_until": "2027-06-30",
+                        "signed_by_name": "A. Official",
+                        "signed_at": "2026-11-22T14:58:05.491Z",
+                        "certificate_hash": (
+                            "a73aabee6f0e38b09ea66d6f20cb2f1e2568305d4d1722cb314e71a450f243c6"
+                        ),
+                        "certificate_seq": 8,
+                        "closed_at": None,
+                    },
+                    "items": [
+                        {
+                            "sample_id": 3,
+                            "identifier": "CE5C0400YJFM00500-1",
+                            "state": "in_transit",
+                            "mass_ug": 1500000,
+                            "lent_mass_ug": 1500000,
+                            "subsplit_of": None,
+                        }
+                    ],
+                    "shipments": [
+                        {
+                            "id": 1,
+                            "direction": "outbound",
+                            "status": "shipped",
+                            "container_code": "BOX-1",
+                            "seal_number": "SEAL-0001",
+                            "nitrogen_purged": True,
+                            "courier": "SF Express",
+                            "tracking_number": "SF123",
+                            "hand_carried_by": "",
+                            "hand_carry_log": "",
+                            "export_reference": "",
+                            "customs_reference": "",
+                            "packed_at": "2026-11-22T14:58:05.630Z",
+                            "shipped_at": "2026-11-22T14:58:05.765Z",
+                            "received_at": None,
+                            "seal_intact": None,
+                            "items": [
+                                {
+                                    "sample_id": 3,
+                                    "identifier": "CE5C0400YJFM00500-1",
+                                    "mass_sent_ug": 1500000,
+                                    "mass_received_ug": None,
+                                }
+                            ],
+                        }
+                    ],
+                    "analyses": [],
+                    "usage_reports": [],
+                    "inventories": [],
+                    "data_deposits": [],
+                    "waivers": [],
+                    "publications": [],
+                    "incidents": [],
+                    "obligations": [
+                        {"what": "return of remnants", "due": "2031-01-10", "overdue": False},
+                        {"what": "end of loan", "due": "2031-01-10", "overdue": False},
+                    ],
+                    "closure_blockers": ["CE5C0400YJFM00500-1 is in transit", "no usage report"],
+                    "destructive_used_ug": 0,
+                }
+            ]
+        }
+    )
 
     loan: LoanOut
     items: list[LoanItemOut]
@@ -409,6 +674,22 @@ class LoanDetailOut(Schema):
 
 
 class ObligationsOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "loan": "MV-2026-0001",
+                    "status": "active",
+                    "obligations": [
+                        {"what": "annual inventory", "due": "2027-01-10", "overdue": False},
+                        {"what": "usage report", "due": "2027-01-10", "overdue": False},
+                    ],
+                    "closure_blockers": ["CE5C0400YJFM00500-1 is on loan", "no usage report"],
+                }
+            ]
+        }
+    )
+
     loan: str
     status: str
     obligations: list[ObligationOut]
@@ -447,6 +728,61 @@ class AccountLineOut(Schema):
 
 
 class AccountabilityOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "loan": "MV-2026-0001",
+                    "lines": [
+                        {
+                            "sample_id": 3,
+                            "identifier": "CE5C0400YJFM00500-1",
+                            "subsplit_of": None,
+                            "state": "stored",
+                            "lent_ug": 1500000,
+                            "from_split_ug": 0,
+                            "consumed_ug": 200000,
+                            "split_off_ug": 100000,
+                            "loss_ug": 10,
+                            "expected_ug": 1199990,
+                            "returned_ug": 1199990,
+                            "difference_ug": 0,
+                        },
+                        {
+                            "sample_id": 5,
+                            "identifier": "CE5C0400YJFM00500-1-1",
+                            "subsplit_of": "CE5C0400YJFM00500-1",
+                            "state": "stored",
+                            "lent_ug": 0,
+                            "from_split_ug": 100000,
+                            "consumed_ug": 0,
+                            "split_off_ug": 0,
+                            "loss_ug": 0,
+                            "expected_ug": 100000,
+                            "returned_ug": 100000,
+                            "difference_ug": 0,
+                        },
+                    ],
+                    "totals": {
+                        "sample_id": 0,
+                        "identifier": "total",
+                        "subsplit_of": None,
+                        "state": "",
+                        "lent_ug": 1500000,
+                        "from_split_ug": 100000,
+                        "consumed_ug": 200000,
+                        "split_off_ug": 100000,
+                        "loss_ug": 10,
+                        "expected_ug": 1299990,
+                        "returned_ug": 1299990,
+                        "difference_ug": 0,
+                    },
+                    "lent": "1.5 g",
+                }
+            ]
+        }
+    )
+
     loan: str
     lines: list[AccountLineOut]
     totals: AccountLineOut
@@ -500,6 +836,22 @@ class StockLineIn(Schema):
 
 
 class StockLineOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "sample_id": 1,
+                    "identifier": "CE5C0400YJFM00701",
+                    "expected_mass_ug": 2000000,
+                    "found": True,
+                    "measured_mass_ug": 2000000,
+                    "note": "",
+                }
+            ]
+        }
+    )
+
     id: int
     sample_id: int
     identifier: str
@@ -514,6 +866,40 @@ class StockLineOut(Schema):
 
 
 class StockCheckOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "location": "MAIN",
+                    "status": "closed",
+                    "started_at": "2026-11-22T14:59:06.065Z",
+                    "closed_at": "2026-11-22T14:59:06.619Z",
+                    "lines": [
+                        {
+                            "id": 1,
+                            "sample_id": 1,
+                            "identifier": "CE5C0400YJFM00701",
+                            "expected_mass_ug": 2000000,
+                            "found": True,
+                            "measured_mass_ug": 2000000,
+                            "note": "",
+                        },
+                        {
+                            "id": 2,
+                            "sample_id": 2,
+                            "identifier": "CE5C0400YJFM00702",
+                            "expected_mass_ug": 1000000,
+                            "found": False,
+                            "measured_mass_ug": None,
+                            "note": "",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     id: int
     location: str
     status: str
@@ -585,6 +971,19 @@ class ExhibitionIn(Schema):
 
 
 class ExhibitionDispatchIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "container_code": "CASE-EXPO-3",
+                    "seal_number": "SEAL-007730",
+                    "courier": "Fine-art transport Ltd",
+                    "location_code": "PACK",
+                }
+            ]
+        }
+    )
+
     container_code: str
     seal_number: str
     courier: str
@@ -617,10 +1016,14 @@ class HandoverIn(Schema):
 
 
 class DisplayIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"on_display": True}]})
+
     on_display: bool = Field(description="true to put on display, false to take down")
 
 
 class LocationIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"location_code": "RET-01"}]})
+
     location_code: str
 
 
@@ -634,6 +1037,23 @@ class StopOut(Schema):
 
 
 class HandoverOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "at": "2026-11-22T14:59:08.195Z",
+                    "place": "MiCo loading bay",
+                    "from_party": "Secure Art Logistics",
+                    "to_party": "Li Wei",
+                    "seal_number": "SEAL-IAC",
+                    "seal_intact": True,
+                    "notes": "",
+                }
+            ]
+        }
+    )
+
     id: int
     at: datetime
     place: str
@@ -645,6 +1065,51 @@ class HandoverOut(Schema):
 
 
 class ExhibitionOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "title": "Chang'e-5 at IAC",
+                    "organiser": "CNSA",
+                    "status": "on_display",
+                    "starts_on": "2026-10-14",
+                    "ends_on": "2026-10-18",
+                    "responsible_official": "Li Wei",
+                    "deputy_official": "Zhang Min",
+                    "continuous_watch": True,
+                    "locked_case": True,
+                    "transfer_log": True,
+                    "insurance_value": "5000000.00",
+                    "insurance_currency": "EUR",
+                    "samples": ["CE5C0400YJFM00900"],
+                    "stops": [
+                        {
+                            "order": 1,
+                            "venue": "MiCo",
+                            "city": "Milan",
+                            "country": "IT",
+                            "arrive_on": "2026-10-12",
+                            "depart_on": "2026-10-19",
+                        }
+                    ],
+                    "handovers": [
+                        {
+                            "id": 1,
+                            "at": "2026-11-22T14:59:08.195Z",
+                            "place": "MiCo loading bay",
+                            "from_party": "Secure Art Logistics",
+                            "to_party": "Li Wei",
+                            "seal_number": "SEAL-IAC",
+                            "seal_intact": True,
+                            "notes": "",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     id: int
     title: str
     organiser: str
@@ -705,5 +1170,23 @@ class PublicationIn(Schema):
 
 
 class PublicationRecordedOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "publication": {
+                        "id": 1,
+                        "doi": "10.1126/science.abl7957",
+                        "title": "Age and composition of young basalts on the Moon",
+                        "journal": "Science",
+                        "year": 2021,
+                        "authors": [{"name": "Che, X.", "position": 0}],
+                    },
+                    "warnings": ["no loan covers CE5C0400YJFM00950"],
+                }
+            ]
+        }
+    )
+
     publication: PublicationOut
     warnings: list[str]

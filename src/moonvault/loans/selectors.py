@@ -7,7 +7,7 @@ loan's PI, so a page or route cannot show a loan by forgetting a check."""
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from moonvault.accounts.models import Role
@@ -76,8 +76,13 @@ def loan_detail(*, actor, loan_id: int) -> LoanDetail:
     )
 
 
-def loans_of_pi(*, actor) -> QuerySet[Loan]:
-    return Loan.objects.filter(pi=actor).select_related("institution").order_by("-created_at")
+def loans_of_pi(*, actor, status: str = "", q: str = "") -> QuerySet[Loan]:
+    loans = Loan.objects.filter(pi=actor)
+    if status:
+        loans = loans.filter(status=status)
+    if q:
+        loans = loans.filter(Q(number__icontains=q) | Q(proposal__title__icontains=q))
+    return loans.select_related("institution").order_by("-created_at")
 
 
 def proposals_awaiting_loan() -> QuerySet[Proposal]:
@@ -91,15 +96,29 @@ def proposals_awaiting_loan() -> QuerySet[Proposal]:
     )
 
 
-def incidents_for_curator() -> QuerySet[Incident]:
+def incidents_for_curator(*, status: str = "", kind: str = "", q: str = "") -> QuerySet[Incident]:
     """Open incidents first, newest first within each."""
-    return Incident.objects.select_related(
+    incidents = Incident.objects.all()
+    if status:
+        incidents = incidents.filter(status=status)
+    if kind:
+        incidents = incidents.filter(kind=kind)
+    if q:
+        incidents = incidents.filter(
+            Q(sample__identifier__icontains=q) | Q(loan__number__icontains=q)
+        )
+    return incidents.select_related(
         "sample", "loan", "exhibition", "stock_check__location"
     ).order_by("-status", "-opened_at")
 
 
-def stock_checks() -> QuerySet[StockCheck]:
-    return StockCheck.objects.select_related("location").order_by("-started_at")
+def stock_checks(*, status: str = "", q: str = "") -> QuerySet[StockCheck]:
+    checks = StockCheck.objects.all()
+    if status:
+        checks = checks.filter(status=status)
+    if q:
+        checks = checks.filter(Q(location__code__icontains=q) | Q(location__name__icontains=q))
+    return checks.select_related("location").order_by("-started_at")
 
 
 def stock_check_detail(*, check_id: int) -> StockCheck:
@@ -137,8 +156,13 @@ class ExhibitionDetail:
     incidents: list
 
 
-def exhibitions() -> QuerySet[Exhibition]:
-    return Exhibition.objects.order_by("-starts_on", "title")
+def exhibitions(*, status: str = "", q: str = "") -> QuerySet[Exhibition]:
+    shown = Exhibition.objects.all()
+    if status:
+        shown = shown.filter(status=status)
+    if q:
+        shown = shown.filter(Q(title__icontains=q) | Q(organiser__icontains=q))
+    return shown.order_by("-starts_on", "title")
 
 
 def exhibition_detail(*, exhibition_id: int) -> ExhibitionDetail:

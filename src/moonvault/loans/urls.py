@@ -1,12 +1,14 @@
 from django.urls import path
 
-from moonvault.loans.views import exhibitions, inventory, public, research
+from moonvault.loans.views import exhibitions, exports, inventory, public, research
 
 app_name = "loans"
 
 urlpatterns = [
     path("", research.compliance, name="compliance"),
     path("mine/", research.my_loans, name="my-loans"),
+    path("export.csv", exports.loan_export, {"fmt": "csv"}, name="loan-export-csv"),
+    path("export.json", exports.loan_export, {"fmt": "json"}, name="loan-export-json"),
     path("new/", research.loan_new, name="loan-new"),
     path("<int:loan_id>/", research.loan_detail, name="loan-detail"),
     path("<int:loan_id>/do/<slug:action>/", research.loan_action, name="loan-action"),

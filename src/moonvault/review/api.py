@@ -4,7 +4,7 @@ A reviewer conflicted with a proposal, automatically or by declaration, is told 
 that the proposal does not exist: never its text, its reviews or its scores.
 """
 
-from ninja import Router
+from ninja import Router, Status
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
@@ -15,6 +15,7 @@ from moonvault.review import selectors, services
 from moonvault.review.schemas import (
     AssignmentIn,
     AssignmentOut,
+    AssignmentRunIn,
     ConflictIn,
     DeclarationDueOut,
     DeclarationOut,
@@ -72,7 +73,7 @@ def conflict_declare(request, proposal_id: int, payload: ConflictIn):
         conflicted=payload.conflicted,
         reason=payload.reason,
     )
-    return 201, declaration
+    return Status(201, declaration)
 
 
 @router.get(
@@ -107,8 +108,8 @@ def proposal_for_review(request, proposal_id: int):
 )
 def review_submit(request, proposal_id: int, payload: ReviewIn):
     require_write(request)
-    return 201, services.review_submit(
-        actor=request.user, proposal_id=proposal_id, **payload.dict()
+    return Status(
+        201, services.review_submit(actor=request.user, proposal_id=proposal_id, **payload.dict())
     )
 
 
@@ -141,7 +142,24 @@ def assignment_add(request, call_id: int, payload: AssignmentIn):
     assignment = services.assignment_add(
         actor=request.user, proposal_id=payload.proposal_id, reviewer_id=payload.reviewer_id
     )
-    return 201, assignment
+    return Status(201, assignment)
+
+
+@router.post(
+    "/calls/{call_id}/assignments/run",
+    response=answers(201, list[AssignmentOut]),
+    summary="Complete the assignment with the optimizer",
+    description="The call's chair, while the call is in review. Existing assignments are kept; "
+    "every proposal gets the call's number of reviewers, nobody beyond their load or "
+    "conflicted, with the largest expertise match (or, with `fairness`, the worst-served "
+    "proposal first). If no valid assignment exists, 409 names each proposal that cannot be "
+    "covered and nothing is assigned. Answers the new assignments.",
+)
+def assignment_run(request, call_id: int, payload: AssignmentRunIn):
+    require_write(request)
+    return Status(
+        201, services.assignment_run(actor=request.user, call_id=call_id, fairness=payload.fairness)
+    )
 
 
 @router.delete(
@@ -153,7 +171,7 @@ def assignment_add(request, call_id: int, payload: AssignmentIn):
 def assignment_remove(request, assignment_id: int):
     require_write(request)
     services.assignment_remove(actor=request.user, assignment_id=assignment_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get(

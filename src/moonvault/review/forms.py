@@ -3,6 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from moonvault.review.selectors import REVIEW_DUE, REVIEW_SUBMITTED
+from moonvault.web.listing import ListFilter, with_all
+
 SCORES = [(n, str(n)) for n in range(1, 6)]
 SHORT_TEXTAREA = forms.Textarea(attrs={"rows": 2})
 
@@ -108,3 +111,11 @@ class RankingForm(forms.Form):
         data["order"] = sorted(ranks, key=ranks.__getitem__)
         data["reasons"] = {pid: data.get(f"reason_{pid}", "") for pid in ranks}
         return data
+
+
+class AssignmentFilter(ListFilter):
+    review = forms.ChoiceField(
+        label=_("Review"),
+        choices=with_all([(REVIEW_DUE, _("due")), (REVIEW_SUBMITTED, _("submitted"))]),
+    )
+    search_label = _("Proposal or call contains")

@@ -19,7 +19,32 @@ class AssignmentIn(Schema):
     reviewer_id: int
 
 
+class AssignmentRunIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"fairness": False}]})
+
+    fairness: bool = Field(
+        False,
+        description="serve the worst-matched proposal first instead of the largest total match",
+    )
+
+
 class AssignmentOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "proposal_id": 41,
+                    "reviewer_id": 12,
+                    "reviewer": "rev1",
+                    "source": "optimizer",
+                    "assigned_at": "2026-03-02T09:15:00Z",
+                    "reviewed": False,
+                }
+            ]
+        }
+    )
+
     id: int
     proposal_id: int
     reviewer_id: int
@@ -70,6 +95,38 @@ class CommitteeReviewOut(Schema):
 
 
 class RankRowOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "proposal_id": 4,
+                    "title": "Water in Chang'e-5 impact glass",
+                    "computed_rank": 1,
+                    "final_rank": 1,
+                    "raw_mean": 4.0,
+                    "corrected_mean": 4.0,
+                    "spread": 0.0,
+                    "reason": "",
+                    "reviews": [
+                        {
+                            "id": 1,
+                            "reviewer": "rev_okafor",
+                            "merit": 4,
+                            "feasibility": 5,
+                            "justification": 3,
+                            "overall": 4.0,
+                            "comments_to_applicant": "A clear science case.",
+                            "comments_to_committee": (
+                                "The PI's lab reported a contamination incident last year."
+                            ),
+                            "submitted_at": "2026-11-22T14:56:42.904Z",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     proposal_id: int
     title: str
     computed_rank: int
@@ -122,6 +179,18 @@ class TeamLineOut(Schema):
 
 
 class TeamViewOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "proposal_id": 3,
+                    "title": "Water in Chang'e-5 impact glass",
+                    "team": [{"name": "Astrid Lindqvist", "institution": "", "country": "PI"}],
+                }
+            ]
+        }
+    )
+
     proposal_id: int
     title: str
     team: list[TeamLineOut]
@@ -132,6 +201,19 @@ class TeamViewOut(Schema):
 
 
 class DeclarationDueOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "proposal_id": 3,
+                    "title": "Water in Chang'e-5 impact glass",
+                    "call_id": 3,
+                    "call_title": "Chang'e-5 research round 2026",
+                }
+            ]
+        }
+    )
+
     proposal_id: int
     title: str
     call_id: int
@@ -161,6 +243,20 @@ class ConflictIn(Schema):
 
 
 class DeclarationOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "proposal_id": 3,
+                    "conflicted": True,
+                    "reason": "my former student joined the team",
+                    "declared_at": "2026-11-22T14:57:50.308Z",
+                }
+            ]
+        }
+    )
+
     id: int
     proposal_id: int
     conflicted: bool
@@ -169,6 +265,22 @@ class DeclarationOut(Schema):
 
 
 class MyAssignmentOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "proposal_id": 3,
+                    "title": "Water in Chang'e-5 impact glass",
+                    "call_id": 3,
+                    "call_title": "Chang'e-5 research round 2026",
+                    "review_due": "2027-01-21",
+                    "reviewed": False,
+                }
+            ]
+        }
+    )
+
     id: int
     proposal_id: int
     title: str
@@ -238,6 +350,26 @@ class ReviewOut(Schema):
 
 
 class OwnReviewOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 4,
+                    "proposal_id": 3,
+                    "merit": 3,
+                    "feasibility": 4,
+                    "justification": 2,
+                    "overall": 3.0,
+                    "comments_to_applicant": "Ask for less mass.",
+                    "comments_to_committee": (
+                        "Feasible; the team has handled returned samples before."
+                    ),
+                    "submitted_at": "2026-11-22T14:56:47.722Z",
+                }
+            ]
+        }
+    )
+
     id: int
     proposal_id: int
     merit: int
@@ -255,6 +387,39 @@ class OwnReviewOut(Schema):
 
 class ReviewsOut(Schema):
     """Committee members get `committee_reviews`; reviewers get `reviews`; the other is empty."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "proposal_id": 3,
+                    "reviews": [
+                        {
+                            "id": 3,
+                            "mine": False,
+                            "merit": 5,
+                            "feasibility": 5,
+                            "justification": 4,
+                            "overall": 4.666666666666667,
+                            "comments_to_applicant": "The mass asked for is well justified.",
+                            "submitted_at": "2026-11-22T14:56:47.470Z",
+                        },
+                        {
+                            "id": 4,
+                            "mine": True,
+                            "merit": 3,
+                            "feasibility": 4,
+                            "justification": 2,
+                            "overall": 3.0,
+                            "comments_to_applicant": "Ask for less mass.",
+                            "submitted_at": "2026-11-22T14:56:47.722Z",
+                        },
+                    ],
+                    "committee_reviews": [],
+                }
+            ]
+        }
+    )
 
     proposal_id: int
     reviews: list[ReviewOut]
@@ -274,6 +439,22 @@ class ReviewsOut(Schema):
 
 
 class RankEntryOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "proposal_id": 4,
+                    "computed_rank": 1,
+                    "final_rank": 1,
+                    "raw_mean": 4.0,
+                    "corrected_mean": 4.0,
+                    "spread": 0.0,
+                    "reason": "",
+                }
+            ]
+        }
+    )
+
     proposal_id: int
     computed_rank: int
     final_rank: int

@@ -139,12 +139,23 @@ def reviews_missing(*, call: Call) -> list[Assignment]:
     )
 
 
-def reviewer_assignments(*, reviewer) -> QuerySet[Assignment]:
-    return (
-        Assignment.objects.filter(reviewer=reviewer)
-        .exclude(proposal__status=ProposalStatus.WITHDRAWN)
-        .select_related("proposal__call")
-        .order_by("proposal__call__review_due", "proposal_id")
+# The review states a reviewer filters their assignments by.
+REVIEW_DUE = "due"
+REVIEW_SUBMITTED = "submitted"
+
+
+def reviewer_assignments(*, reviewer, review: str = "", q: str = "") -> QuerySet[Assignment]:
+    assignments = Assignment.objects.filter(reviewer=reviewer).exclude(
+        proposal__status=ProposalStatus.WITHDRAWN
+    )
+    if review:
+        assignments = assignments.filter(review__isnull=review == REVIEW_DUE)
+    if q:
+        assignments = assignments.filter(
+            Q(proposal__title__icontains=q) | Q(proposal__call__title__icontains=q)
+        )
+    return assignments.select_related("proposal__call").order_by(
+        "proposal__call__review_due", "proposal_id"
     )
 
 
@@ -231,15 +242,17 @@ class ReviewsView:
 
 
 def reviews_for(*, viewer, proposal_id: int) -> ReviewsView:
-    """The committee sees every review in full. An assigned reviewer who is not conflicted sees
-    the scores and comments to the applicant of every review once their own is submitted, none
-    before. Anyone else, a conflicted reviewer included, is told the proposal does not exist.
+    """The committee sees every review in full, except a member conflicted with the proposal
+    (e.g. at the team's institution), who must not read who wrote what about their colleagues.
+    An assigned reviewer who is not conflicted sees the scores and comments to the applicant of
+    every review once their own is submitted, none before. Anyone else, a conflicted reviewer
+    included, is told the proposal does not exist.
     """
     if user_has_role(viewer, Role.COMMITTEE):
         proposal = (
             Proposal.objects.filter(pk=proposal_id).exclude(status=ProposalStatus.DRAFT).first()
         )
-        if proposal is None:
+        if proposal is None or is_conflicted(reviewer=viewer, proposal=proposal):
             raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
         reviews = Review.objects.filter(assignment__proposal=proposal)
         return ReviewsView(

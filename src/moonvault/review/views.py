@@ -1,5 +1,7 @@
 """Reviewers' pages (declarations and reviews) and the committee's assignment and ranking pages."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -14,12 +16,14 @@ from moonvault.core.errors import DomainError
 from moonvault.review import selectors, services
 from moonvault.review.forms import (
     AssignmentAddForm,
+    AssignmentFilter,
     AssignmentRemoveForm,
     AssignmentRunForm,
     DeclarationForm,
     RankingForm,
     ReviewForm,
 )
+from moonvault.web.listing import listing
 
 
 @role_required(Role.REVIEWER)
@@ -31,7 +35,14 @@ def my_reviews(request):
     return page(
         request,
         "review/my_reviews.html",
-        {"declarations": due, "assignments": selectors.reviewer_assignments(reviewer=request.user)},
+        {
+            "declarations": due,
+            "listing": listing(
+                request,
+                AssignmentFilter,
+                partial(selectors.reviewer_assignments, reviewer=request.user),
+            ),
+        },
     )
 
 

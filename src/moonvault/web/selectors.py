@@ -157,14 +157,18 @@ def released_by_mission() -> Table:
     )
 
 
-def released_by_year() -> Table:
+def released_by_year(*, mission: Mission | None = None) -> Table:
+    """Per year of the committee's decision; of one mission, or of all."""
     table = Table(
         "released-by-year",
         _("Released mass per year"),
         [Column("year", _("Year")), MASS, ALLOCATIONS],
     )
+    allocations = Allocation.objects.all()
+    if mission is not None:
+        allocations = allocations.filter(item__mission=mission)
     rows = (
-        Allocation.objects.annotate(year=ExtractYear("created_at"))
+        allocations.annotate(year=ExtractYear("created_at"))
         .values("year")
         .annotate(mass_ug=Sum("mass_ug"), allocations=Count("id"))
         .order_by("year")

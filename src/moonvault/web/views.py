@@ -4,7 +4,7 @@ Thin: parse, call a selector, render; figures are drawn by web/charts.py from wh
 return.
 """
 
-import csv
+import json
 
 from django.conf import settings
 from django.http import Http404, HttpResponse, JsonResponse
@@ -20,7 +20,7 @@ from moonvault.catalog.models import Form, Pool, State
 from moonvault.core.errors import DomainError, NotFound
 from moonvault.core.units import MICROGRAMS_PER, format_mass, parse_mass
 from moonvault.custody.selectors import ledger_head, sample_timeline
-from moonvault.web import charts
+from moonvault.web import charts, exports, mission_report
 from moonvault.web import selectors as pages
 
 PAGE_SIZE = 50
@@ -262,18 +262,53 @@ def transparency(request):
     )
 
 
-def transparency_csv(request, slug: str):
-    build = pages.TRANSPARENCY_TABLES.get(slug)
-    if build is None:
-        raise Http404(slug)
-    table = build()
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="moonvault-{slug}.csv"'
-    writer = csv.writer(response)
-    writer.writerow([c.key for c in table.columns])
-    for row in table.rows:
-        writer.writerow([row[c.key] for c in table.columns])
+def _transparency_table(slug: str):
+    try:
+        return exports.transparency_table(slug=slug)
+    except NotFound:
+        raise Http404(slug) from None
+
+
+def _download(content, content_type: str, filename: str, *, inline: bool = False):
+    response = HttpResponse(content, content_type=content_type)
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return response
+
+
+def transparency_csv(request, slug: str):
+    table = _transparency_table(slug)
+    return _download(exports.table_csv(table), "text/csv; charset=utf-8", f"moonvault-{slug}.csv")
+
+
+def transparency_json(request, slug: str):
+    table = _transparency_table(slug)
+    return _download(
+        json.dumps(exports.table_json(table), ensure_ascii=False),
+        "application/json",
+        f"moonvault-{slug}.json",
+    )
+
+
+def transparency_all_json(request):
+    return _download(
+        json.dumps(exports.transparency_json(), ensure_ascii=False),
+        "application/json",
+        "moonvault-transparency.json",
+    )
+
+
+def mission_report_pdf(request, code: str):
+    try:
+        report = mission_report.mission_report(code=code)
+    except NotFound:
+        return render(request, "web/404.html", status=404)
+    return _download(
+        mission_report.mission_report_pdf(report),
+        "application/pdf",
+        mission_report.mission_report_filename(report),
+        inline=True,
+    )
 
 
 def not_found(request, exception=None):

@@ -14,7 +14,7 @@ from moonvault.allocation.optimizer import (
     solve_allocation,
     verify_allocation,
 )
-from moonvault.allocation.optimizer.allocation import rank_units
+from moonvault.allocation.optimizer.allocation import _flow_bound, rank_units
 from moonvault.allocation.optimizer.model import Instance
 
 
@@ -161,3 +161,14 @@ def test_cut_and_unfunded_requests_always_carry_a_reason(rnd):
     for outcome in result.outcomes:
         assert (outcome.status == "full") == (outcome.reason is None)
         assert outcome.explanation.startswith(f"ranked {outcome.rank} of {len(rnd.requests)}")
+
+
+@settings(max_examples=60, deadline=None)
+@given(tiny_rounds())
+def test_the_flow_bound_is_never_below_the_stage_two_optimum(rnd):
+    _, funded = brute_force_rank_rule(rnd)
+    if not funded:
+        return
+    flow = _flow_bound(Instance(rnd), funded)
+    assert flow is not None
+    assert flow[0] >= brute_force_stage_two(rnd, funded) - 1e-12

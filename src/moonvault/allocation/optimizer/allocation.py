@@ -15,6 +15,11 @@ funded set. Each decision is exact:
 * repacking the component proves "fits": a min-cost flow that charges one loss per request and
   holds one back per source (enough for the splits of a forest-shaped flow), the same without
   the reserve, and next-fit with splitting where each source is filled by a subset sum;
+* a component whose funded requests left no room for a virtual request at some least mass
+  (proven once by ``_close``) refuses every later request needing as much from its sources;
+* if neither the budget nor a cap can bind for any least-mass allocation of the component, the
+  question is one for the sources alone: each component the unit touches is decided on its own,
+  by a bipartite matching (max flow) when it holds only whole units, else by a small MILP;
 * when the sources can take the unit but the budget or a cap is in the way, the least total mass
   of the funded set with the unit is computed exactly when every divisible request sits at its
   least mass and whole units use samples no divisible request can use (a min-cost assignment of
@@ -28,11 +33,16 @@ Stage-1 allocations are trimmed to the least masses the split rules allow, which
 sums of released mass tight. Splits are modelled exactly: every portion costs the handling loss
 and must reach the minimum split mass (see ``model`` for what is not enforced).
 
+Components link requests through shared eligible sources; the requests of a funded
+all-or-nothing proposal stay in their own components, since nothing but the budget and the caps
+couples them once the proposal is funded.
+
 Stage 2 fixes the funded set and maximises rank-weighted delivered mass (weight 2 for the first
 request falling linearly to 1 for the last), every funded request between its minimum and its
-request, by fixing which portions are cut and optimising their masses; the gap to the LP bound
-is reported (see ``_optimise_mass``). Stage 3 then looks for fewer portions while holding the
-stage-2 objective within ``STAGE3_TOLERANCE``, within the time left.
+request, by fixing which portions are cut and optimising their masses (a linear program); the gap
+to a proven bound is reported (see ``_optimise_mass``). Stage 3 then merges portions and, on
+small rounds, looks for fewer portions while holding the stage-2 objective within
+``STAGE3_TOLERANCE``, within the time left.
 """
 
 from __future__ import annotations
@@ -43,7 +53,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
-from scipy.optimize import LinearConstraint, linear_sum_assignment
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from .model import (
     BELOW_MINIMUM,
@@ -70,6 +82,14 @@ STAGE1_SHARE = 0.5
 _GRID = 100_000
 STAGE2_GAP = 1e-3
 STAGE3_TOLERANCE = 1e-6
+# Stage-2 models up to this many variables are also solved as a full MILP (for at most
+# SMALL_MODEL_SECONDS, when the heuristics leave a gap above STAGE2_GAP), and stage 3 runs its
+# fewest-portions MILP on them for at most STAGE3_SECONDS.
+SMALL_MODEL = 5_000
+SMALL_MODEL_SECONDS = 2.0
+STAGE3_SECONDS = 0.25
+# Above this many variables the stage-2 LP relaxation is not attempted; the flow bound stands.
+LP_BOUND_MODEL = 100_000
 _FEASIBLE, _INFEASIBLE, _TIMEOUT = "feasible", "infeasible", "timeout"
 
 
@@ -108,8 +128,16 @@ class _RankRule:
         self.lower: dict[str, int] = dict.fromkeys(inst.countries, 0)
         # A proven lower bound on the total mass of the funded set, at least the sum of lower.
         self.floor = 0
+        # Whether ``floor`` is already the funded set's exact least total (``_tighten_floor``).
+        self.floor_tight = False
         self.parent = np.arange(len(inst.avail))
         self.members: dict[int, set[int]] = {}
+        self.sources: dict[int, set[int]] = {}
+        # Per component root, until the component changes: (least mass, untouched sources) from
+        # which a new divisible request drawing only on the component's sources and those is
+        # proven not to fit, and the same for virtual requests shown to fit (see ``_close``).
+        self.closed: dict[int, list[tuple[int, frozenset[int]]]] = {}
+        self.open: dict[int, list[tuple[int, frozenset[int]]]] = {}
         self.milp_calls = 0
 
     # -- bookkeeping -------------------------------------------------------------------------
@@ -133,21 +161,30 @@ class _RankRule:
         self._charge(r, portions, 1)
 
     def _fund(self, unit: list[int], solution: dict[int, list[tuple[int, int]]]) -> None:
+        self.floor_tight = False
         for r, portions in solution.items():
             self._set(r, self._trimmed(r, portions))
         for r in unit:
             self.lower[self.inst.requests[r].country] += self.inst.lower_mass(r)
             self.floor += self.inst.lower_mass(r)
-        roots = {self._root(int(s)) for r in unit for s in self.inst.eligible[r]}
-        merged = set(unit)
-        for root in roots:
-            merged |= self.members.pop(root, set())
-        if not roots:
-            return
-        keep = min(roots)
-        for root in roots:
-            self.parent[root] = keep
-        self.members[keep] = merged
+        # Components link requests through shared sources only: the requests of a funded
+        # all-or-nothing unit stay in their own components, their unit decision is taken.
+        for r in unit:
+            roots = {self._root(int(s)) for s in self.inst.eligible[r]}
+            if not roots:
+                continue
+            merged = {r}
+            sources = {int(s) for s in self.inst.eligible[r]}
+            for root in roots:
+                merged |= self.members.pop(root, set())
+                sources |= self.sources.pop(root, set())
+                self.closed.pop(root, None)
+                self.open.pop(root, None)
+            keep = min(roots)
+            for root in roots:
+                self.parent[root] = keep
+            self.members[keep] = merged
+            self.sources[keep] = sources
 
     def _trimmed(self, r: int, portions: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Portions cut back towards the least mass: what stage 1 holds is then as small as the
@@ -186,35 +223,37 @@ class _RankRule:
     ) -> dict[int, list[tuple[int, int]]] | None:
         """A feasible placement of ``unit`` into the mass still free, if a simple one exists."""
         inst = self.inst
-        used = np.zeros_like(self.used) if fresh else self.used
-        free = inst.avail - used
+        # Only the unit's own sources matter: work on copies of those, never on every source.
+        srcs = np.unique(np.concatenate([inst.usable(r) for r in unit]))
+        used = np.zeros(len(srcs), dtype=np.int64) if fresh else self.used[srcs]
+        free = inst.avail[srcs] - used
         taken = used > 0
         extra: dict[str, int] = {}
         out: dict[int, list[tuple[int, int]]] = {}
         for r in unit:
             req = inst.requests[r]
-            usable = inst.usable(r)
+            usable = np.searchsorted(srcs, inst.usable(r))
             if req.whole_unit:
                 options = usable[~taken[usable]]
                 if not len(options):
                     return None
-                s = int(options[np.argmin(inst.avail[options])])
-                out[r] = [(s, int(inst.avail[s]))]
-                free[s] = 0
-                taken[s] = True
-                extra[req.country] = extra.get(req.country, 0) + int(inst.avail[s])
+                i = int(options[np.argmin(free[options])])
+                out[r] = [(int(srcs[i]), int(free[i]))]
+                extra[req.country] = extra.get(req.country, 0) + int(free[i])
+                free[i] = 0
+                taken[i] = True
                 continue
             got, portions = 0, []
-            for s in usable[np.argsort(-free[usable], kind="stable")]:
-                room = int(free[s]) - inst.loss
+            for i in usable[np.argsort(-free[usable], kind="stable")]:
+                room = int(free[i]) - inst.loss
                 take = min(
                     max(req.minimum_mass - got, inst.min_split), room, req.requested_mass - got
                 )
                 if got >= req.minimum_mass or take < inst.min_split:
                     break
-                portions.append((int(s), take))
-                free[s] -= take + inst.loss
-                taken[s] = True
+                portions.append((int(srcs[i]), take))
+                free[i] -= take + inst.loss
+                taken[i] = True
                 got += take
             if got < req.minimum_mass:
                 return None
@@ -460,6 +499,8 @@ class _RankRule:
         if fit is not None:
             self._fund(unit, fit)
             return FULL, None
+        if self._closed_out(unit):
+            return UNFUNDED, self._source_refusal(unit, alone=not self._alone_feasible(unit))
         comp = self._component(unit)
         reqs = sorted(comp | set(unit))
         if self._relaxation_infeasible(reqs):
@@ -478,6 +519,18 @@ class _RankRule:
             if packed is not None:
                 # The sources can take the unit; only the budget or a cap is in the way.
                 return self._coupling_decision(unit, comp, reqs, extra_lower)
+        if self._coupling_slack(comp, unit):
+            # Neither the budget nor a cap can be in the way: a question for the sources alone.
+            status, solution = self._solve_by_component(unit)
+            if status == _FEASIBLE:
+                self._fund(unit, solution)
+                return FULL, None
+            if status == _TIMEOUT:
+                return UNFUNDED, _Refusal(UNDETERMINED, "")
+            alone = not self._alone_feasible(unit)
+            if not alone:
+                self._close(unit)
+            return UNFUNDED, self._source_refusal(unit, alone=alone)
         budget, caps = self._residual_coupling(comp)
         status, solution = self._solve(reqs, budget, caps, "mass")
         if status == _FEASIBLE:
@@ -497,6 +550,155 @@ class _RankRule:
             return UNFUNDED, _Refusal(UNDETERMINED, "")
         return self._coupling_decision(unit, comp, reqs, extra_lower)
 
+    def could_join(self, unit: list[int]) -> bool:
+        """Whether ``unit`` would fit with the funded set, without funding it; a time-out counts
+        as not fitting. The cheap tests of ``decide`` come first."""
+        inst = self.inst
+        extra: dict[str, int] = {}
+        for r in unit:
+            c = inst.requests[r].country
+            extra[c] = extra.get(c, 0) + inst.lower_mass(r)
+        if self._lower_bound_refusal(extra) is not None:
+            return False
+        if self._first_fit(unit) is not None:
+            return True
+        if self._closed_out(unit):
+            return False
+        comp = self._component(unit)
+        reqs = sorted(comp | set(unit))
+        if self._relaxation_infeasible(reqs):
+            return False
+        if self._coupling_slack(comp, unit):
+            return self._solve_by_component(unit)[0] == _FEASIBLE
+        budget, caps = self._residual_coupling(comp)
+        return self._solve(reqs, budget, caps, "none")[0] == _FEASIBLE
+
+    def _closure_key(self, r: int) -> tuple[int, frozenset[int]] | None:
+        """The one funded component divisible request ``r`` draws on, and the untouched
+        sources it may use besides; None when it draws on none or on several components."""
+        usable = self.inst.usable(r)
+        if self.inst.whole[r] or not len(usable):
+            return None
+        roots = [self._root(int(s)) for s in usable]
+        funded = {root for root in roots if root in self.members}
+        if len(funded) != 1:
+            return None
+        fresh = frozenset(
+            int(s) for s, root in zip(usable, roots, strict=True) if root not in funded
+        )
+        return funded.pop(), fresh
+
+    def _closed_out(self, unit: list[int]) -> bool:
+        """True when a request of ``unit`` is covered by a closure proven by ``_close``; the
+        unit's other requests only take more room."""
+        for r in unit:
+            key = self._closure_key(r)
+            if key is None:
+                continue
+            root, fresh = key
+            least = self.inst.lower_mass(r)
+            if any(least >= m and fresh <= f for m, f in self.closed.get(root, ())):
+                return True
+        return False
+
+    def _close(self, unit: list[int]) -> None:
+        """After a refusal on the sources alone, try to prove it for the whole component.
+
+        A virtual divisible request at the refused request's least mass, free to draw on every
+        source of its component and on the untouched sources the request could use, is tried
+        with the component's funded requests (one MILP). If even it does not fit, no request
+        drawing only on those sources and needing at least as much can fit until the component
+        changes, and ``_closed_out`` refuses such requests without a solver; a saturated
+        popular parent sample meets many of them. A virtual request that fits is remembered so
+        the attempt is not repeated for smaller masses.
+        """
+        inst = self.inst
+        for r in unit:
+            key = self._closure_key(r)
+            if key is None:
+                continue
+            root, fresh = key
+            least = inst.lower_mass(r)
+            if any(least <= m and fresh >= f for m, f in self.open.get(root, ())):
+                continue
+            left = min(self.decision_time, self.deadline - time.perf_counter())
+            if left <= 0:
+                return
+            reqs = sorted(self.members[root])
+            lower = {q: inst.requests[q].minimum_mass for q in reqs}
+            sources = np.array(sorted(self.sources[root] | fresh), dtype=np.int64)
+            model = build_model(inst, reqs, lower, None, None, "none", virtual=(sources, least))
+            self.milp_calls += 1
+            res = model.solve(left, gap=0.05)
+            if res.status == 2:
+                self.closed.setdefault(root, []).append((least, fresh))
+            elif res.x is not None:
+                self.open.setdefault(root, []).append((least, fresh))
+
+    def _coupling_slack(self, comp: set[int], unit: list[int]) -> bool:
+        """Whether no allocation of ``comp`` and ``unit`` trimmed to least masses can break the
+        budget or a cap (divisible requests are trimmed to their least mass when funded; whole
+        units weigh at most their largest usable sample)."""
+        inst = self.inst
+        budget, caps = self._residual_coupling(comp)
+        most = dict.fromkeys(inst.countries, 0)
+        for r in comp | set(unit):
+            usable = inst.usable(r)
+            heaviest = int(inst.avail[usable].max(initial=0))
+            most[inst.requests[r].country] += heaviest if inst.whole[r] else inst.lower_mass(r)
+        return self._total(most) <= budget and all(most[c] <= cap for c, cap in caps.items())
+
+    def _solve_by_component(self, unit: list[int]):
+        """Feasibility of the unit on the sources alone, one MILP per component it touches.
+
+        Without the budget and the caps the components are independent: the unit fits if and
+        only if every component, with the unit's requests that draw on it, fits.
+        """
+        groups: list[tuple[set[int], set[int]]] = []
+        for r in unit:
+            roots = {self._root(int(s)) for s in self.inst.eligible[r]}
+            joined = [g for g in groups if g[0] & roots]
+            for g in joined:
+                groups.remove(g)
+                roots |= g[0]
+            groups.append((roots, {r}.union(*(g[1] for g in joined))))
+        solution: dict[int, list[tuple[int, int]]] = {}
+        for roots, reqs in groups:
+            for root in roots:
+                reqs |= self.members.get(root, set())
+            if all(self.inst.whole[q] for q in reqs):
+                status, part = self._match_whole(sorted(reqs))
+            else:
+                status, part = self._solve(sorted(reqs), None, None, "none")
+            if status != _FEASIBLE:
+                return status, None
+            solution.update(part)
+        return _FEASIBLE, solution
+
+    def _match_whole(self, reqs: list[int]):
+        """Whole units alone: a bipartite matching of units to samples (a max flow), exact."""
+        inst = self.inst
+        graph = max_flow.SimpleMaxFlow()
+        n = len(reqs)
+        usable = [inst.usable(r) for r in reqs]
+        srcs, src_node = np.unique(np.concatenate(usable), return_inverse=True)
+        pair_req = np.repeat(np.arange(n), [len(u) for u in usable])
+        graph.add_arcs_with_capacity(np.zeros(n, np.int64), 2 + np.arange(n), np.ones(n, np.int64))
+        arcs = graph.add_arcs_with_capacity(
+            2 + pair_req, 2 + n + src_node, np.ones(len(pair_req), np.int64)
+        )
+        graph.add_arcs_with_capacity(
+            2 + n + np.arange(len(srcs)), np.ones(len(srcs), np.int64), np.ones(len(srcs), np.int64)
+        )
+        graph.solve(0, 1)
+        if graph.optimal_flow() < n:
+            return _INFEASIBLE, None
+        taken = np.flatnonzero(graph.flows(arcs) > 0)
+        return _FEASIBLE, {
+            reqs[pair_req[k]]: [(int(srcs[src_node[k]]), int(inst.avail[srcs[src_node[k]]]))]
+            for k in taken
+        }
+
     def _coupling_decision(
         self, unit: list[int], comp: set[int], reqs: list[int], extra_lower: dict[str, int]
     ) -> tuple[str, _Refusal | None]:
@@ -511,6 +713,7 @@ class _RankRule:
                 )
             if self._total(mass) > inst.budget:
                 # No allocation of the funded set with the unit releases less mass than this.
+                self._tighten_floor()
                 return UNFUNDED, self._budget_refusal(extra_lower)
             over = [c for c, cap in inst.cap.items() if mass[c] > cap]
             if not over:
@@ -541,6 +744,19 @@ class _RankRule:
         if status == _FEASIBLE:
             return UNFUNDED, self._cap_refusal(extra_lower)
         return UNFUNDED, self._budget_refusal(extra_lower)
+
+    def _tighten_floor(self) -> None:
+        """Raise ``floor`` to the funded set's exact least total when ``_minimal_allocation``
+        can give it. Any allocation of the funded set plus a unit contains one of the funded set,
+        so the least total plus the unit's least mass bounds every later decision: once the
+        budget is nearly spent, refusals then need no repacking at all."""
+        if self.floor_tight:
+            return
+        self.floor_tight = True
+        least = self._minimal_allocation([], set(), [])
+        if least is not None:
+            total = sum(sum(m for _, m in least.get(r, p)) for r, p in self.alloc.items())
+            self.floor = max(self.floor, total)
 
     def _minimal_allocation(self, unit: list[int], comp: set[int], reqs: list[int]):
         """Changes that bring the funded set plus ``unit`` to its least total mass, or None.
@@ -671,9 +887,9 @@ class _RankRule:
         )
 
 
-def _rank_weights(inst: Instance) -> dict[int, float]:
+def _rank_weights(inst: Instance) -> np.ndarray:
     n = len(inst.requests)
-    return {r: 1.0 + (n - r) / n for r in range(n)}
+    return 1.0 + (n - np.arange(n)) / max(n, 1)
 
 
 def rank_weighted_mass(inst: Instance, alloc: dict[int, list[tuple[int, int]]]) -> float:
@@ -696,24 +912,228 @@ def _apply_solution(inst: Instance, model, x) -> dict[int, list[tuple[int, int]]
 def _with_fixed_portions(
     inst: Instance,
     funded: list[int],
-    allowed: dict[int, set[int]],
-    fixed: dict[int, set[int]],
+    cuts: dict[int, set[int]],
+    whole_at: dict[int, int],
     time_limit: float,
 ) -> dict[int, list[tuple[int, int]]] | None:
-    """Stage 2 on the ``allowed`` pairs with the ``fixed`` ones cut for sure.
+    """Stage 2 with the portions ``cuts`` fixed and whole units on the samples ``whole_at``.
 
-    With every allowed pair fixed only masses are free and no binaries are left.
+    Only the portion masses are free: a linear program (no binaries) at any size. Its vertex is
+    rounded down to micrograms and requests the rounding left below their minimum are topped
+    up from the slack it freed; None when the portions cannot carry the funded set.
     """
-    lower = {r: inst.requests[r].minimum_mass for r in funded}
-    weights = _rank_weights(inst)
-    coupling = (inst.budget, dict(inst.cap))
-    model = build_model(inst, funded, lower, *coupling, "weighted", weights, allowed)
-    n = model.n_div
-    keys = model.pair_req[:n] * len(inst.avail) + model.pair_src[:n]
-    pinned = np.array([r * len(inst.avail) + s for r, ss in fixed.items() for s in ss], np.int64)
-    model.bounds.lb[n + np.flatnonzero(np.isin(keys, pinned))] = 1
-    res = model.solve(time_limit, gap=STAGE2_GAP / 10)
-    return None if res.x is None else _apply_solution(inst, model, res.x)
+    taken = np.zeros(len(inst.avail), dtype=bool)
+    taken[list(whole_at.values())] = True
+    div = [r for r in funded if not inst.whole[r]]
+    pairs = [(r, s) for r in div for s in sorted(cuts.get(r, ())) if not taken[s]]
+    if any(not cuts.get(r) for r in div):
+        return None
+    req = np.array([p[0] for p in pairs], dtype=np.int64)
+    src = np.array([p[1] for p in pairs], dtype=np.int64)
+    n = len(pairs)
+    count = np.bincount(src, minlength=len(inst.avail))
+    room = inst.avail - inst.loss * count
+    whole_mass = {r: int(inst.avail[s]) for r, s in whole_at.items()}
+    budget = inst.budget - sum(whole_mass.values())
+    caps = dict(inst.cap)
+    for r, mass in whole_mass.items():
+        if inst.requests[r].country in caps:
+            caps[inst.requests[r].country] -= mass
+    if np.any(room[src] < inst.min_split) or budget < 0 or any(c < 0 for c in caps.values()):
+        return None
+    if not n:
+        return {r: [(s, int(inst.avail[s]))] for r, s in whole_at.items()}
+    srcs, s_row = np.unique(src, return_inverse=True)
+    reqs, r_row = np.unique(req, return_inverse=True)
+    blocks = [
+        (s_row, np.full(len(srcs), -np.inf), room[srcs]),
+        (r_row, inst.minimum[reqs], inst.requested[reqs]),
+        (np.zeros(n, dtype=np.int64), [-np.inf], [budget]),
+    ]
+    for country, cap in caps.items():
+        mask = inst.country[req] == inst.countries.index(country)
+        blocks.append((np.where(mask, 0, -1), [-np.inf], [cap]))
+    rows, cols, lo, hi, offset = [], [], [], [], 0
+    for row, row_lo, row_hi in blocks:
+        keep = row >= 0
+        rows.append(row[keep] + offset)
+        cols.append(np.flatnonzero(keep))
+        lo.append(np.asarray(row_lo, dtype=float))
+        hi.append(np.asarray(row_hi, dtype=float))
+        offset += len(lo[-1])
+    rows_a, cols_a = np.concatenate(rows), np.concatenate(cols)
+    a = sparse.csr_matrix((np.ones(len(rows_a)), (rows_a, cols_a)), shape=(offset, n))
+    cap_y = np.minimum(room[src], inst.requested[req]).astype(float)
+    res = milp(
+        -_rank_weights(inst)[req],
+        constraints=[LinearConstraint(a, np.concatenate(lo), np.concatenate(hi))],
+        bounds=Bounds(np.full(n, float(inst.min_split)), cap_y),
+        options={"time_limit": max(time_limit, 0.05)},
+    )
+    if res.x is None:
+        return None
+    y = np.floor(res.x + 1e-7).astype(np.int64)
+    used = np.bincount(src, weights=y + inst.loss, minlength=len(inst.avail)).astype(np.int64)
+    used += np.bincount(
+        np.array(list(whole_at.values()), dtype=np.int64),
+        weights=np.array([whole_mass[r] for r in whole_at], dtype=float),
+        minlength=len(inst.avail),
+    ).astype(np.int64)
+    usage = dict.fromkeys(inst.countries, 0)
+    for r, mass in whole_mass.items():
+        usage[inst.requests[r].country] += mass
+    got = np.bincount(r_row, weights=y, minlength=len(reqs)).astype(np.int64)
+    for i, r in enumerate(reqs):
+        usage[inst.countries[inst.country[r]]] += int(got[i])
+    out = {r: [(s, int(inst.avail[s]))] for r, s in whole_at.items()}
+    for i, r in enumerate(reqs):
+        country = inst.countries[inst.country[r]]
+        short = int(inst.minimum[r]) - int(got[i])
+        mine = np.flatnonzero(r_row == i)
+        for k in mine:
+            if short <= 0:
+                break
+            add = min(
+                short,
+                int(inst.avail[src[k]] - used[src[k]]),
+                int(cap_y[k]) - int(y[k]),
+                inst.budget - sum(usage.values()),
+                inst.cap.get(country, inst.budget) - usage[country],
+            )
+            if add > 0:
+                y[k] += add
+                used[src[k]] += add
+                usage[country] += add
+                short -= add
+        if short > 0:
+            return None
+        out[int(r)] = [(int(src[k]), int(y[k])) for k in mine]
+    return out
+
+
+def _merge_portions(inst: Instance, alloc: dict[int, list[tuple[int, int]]]) -> int:
+    """Stage 3's local step: move a request's smallest portion into its other portions where
+    their sources have room, so the same mass comes from fewer sources and one handling loss
+    less is spent. Delivered masses are unchanged. Returns the number of portions removed."""
+    used = np.zeros(len(inst.avail), dtype=np.int64)
+    for r, portions in alloc.items():
+        for s, m in portions:
+            used[s] += m if inst.whole[r] else m + inst.loss
+    removed = 0
+    for r in sorted(alloc):
+        if inst.whole[r]:
+            continue
+        portions = sorted(alloc[r], key=lambda p: p[1])
+        while len(portions) > 1:
+            s0, m0 = portions[0]
+            rest = portions[1:]
+            cap = inst.requested[r]
+            room = [
+                min(int(inst.avail[s] - used[s]), int(inst.avail[s]) - inst.loss - m, cap)
+                for s, m in rest
+            ]
+            if sum(max(x, 0) for x in room) < m0:
+                break
+            left = m0
+            grown = []
+            for (s, m), x in zip(rest, room, strict=True):
+                add = min(max(x, 0), left)
+                left -= add
+                used[s] += add
+                grown.append((s, m + add))
+            used[s0] -= m0 + inst.loss
+            portions = sorted(grown, key=lambda p: p[1])
+            removed += 1
+        alloc[r] = portions
+    return removed
+
+
+def _flow_bound(inst: Instance, funded: list[int]) -> tuple[float, dict[int, set[int]]] | None:
+    """A min-cost-flow relaxation of stage 2: (bound in rank-weighted grams, its pairs).
+
+    Every funded request must receive its least mass (plus one handling loss for a divisible
+    one, which has at least one portion) from its eligible sources; a divisible request may take
+    more, up to its request, through its country (capped) and the budget, each microgram earning
+    its rank weight. Further losses and the minimum split mass are relaxed, and a whole unit
+    draws only its smallest sample's mass from its samples; against the budget the whole units
+    count their least total over exclusive samples (``_least_whole_mass``). The optimum bounds
+    stage 2 from above. Weights ``1 + (n - r) / n`` times ``n`` are the
+    integers ``2n - r``, so the flow's costs are exact. None if the flow finds no solution.
+    """
+    n = len(inst.requests)
+    reqs = np.array(funded, dtype=np.int64)
+    usable = [inst.usable(int(r)) for r in reqs]
+    srcs, src_node = np.unique(np.concatenate(usable), return_inverse=True)
+    ns, nr, nc = len(srcs), len(reqs), len(inst.countries)
+    req_node = ns + np.arange(nr)
+    country_node = ns + nr + np.arange(nc)
+    budget_node, sink = ns + nr + nc, ns + nr + nc + 1
+    whole = inst.whole[reqs]
+    least = np.array([inst.lower_mass(int(r)) for r in reqs], dtype=np.int64)
+    demand = least + np.where(whole, 0, inst.loss)
+    mandatory = np.bincount(inst.country[reqs], weights=least, minlength=nc).astype(np.int64)
+    counts = np.array([len(u) for u in usable])
+    pair_req = np.repeat(np.arange(nr), counts)
+    pair_cap = inst.avail[srcs][src_node]
+    pair_cap = np.where(
+        whole[pair_req], pair_cap, np.minimum(pair_cap, inst.requested[reqs][pair_req] + inst.loss)
+    )
+    extra = np.where(whole, 0, inst.requested[reqs] - least)
+    country_cap = np.full(nc, inst.budget, dtype=np.int64)
+    for c, cap in inst.cap.items():
+        country_cap[inst.countries.index(c)] = cap
+    tails = [src_node, req_node, country_node, [budget_node], np.arange(ns)]
+    heads = [req_node[pair_req], country_node[inst.country[reqs]], np.full(nc, budget_node)]
+    heads += [[sink], np.full(ns, sink)]
+    caps = [pair_cap, np.maximum(extra, 0), np.maximum(country_cap - mandatory, 0)]
+    released = int(least[~whole].sum()) + _least_whole_mass(inst, reqs[whole], usable, whole)
+    caps += [[max(inst.budget - released, 0)], inst.avail[srcs]]
+    costs = [np.zeros(len(pair_req)), -(2 * n - reqs), np.zeros(nc), [0], np.zeros(ns)]
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        *(
+            np.concatenate([np.asarray(p, dtype=np.int64) for p in part])
+            for part in (tails, heads, caps, costs)
+        )
+    )
+    supplies = np.zeros(sink + 1, dtype=np.int64)
+    supplies[:ns] = inst.avail[srcs]
+    supplies[req_node] = -demand
+    supplies[sink] = -(int(inst.avail[srcs].sum()) - int(demand.sum()))
+    flow.set_nodes_supplies(np.arange(sink + 1), supplies)
+    if flow.solve() != flow.OPTIMAL:
+        return None
+    weights = _rank_weights(inst)[reqs]
+    value = float((weights * np.where(whole, 0, least)).sum()) - flow.optimal_cost() / n
+    f = flow.flows(np.arange(len(pair_req)))
+    pairs: dict[int, set[int]] = {int(r): set() for r in reqs}
+    for k in np.flatnonzero((f >= inst.min_split + inst.loss) & ~whole[pair_req]):
+        pairs[int(reqs[pair_req[k]])].add(int(srcs[src_node[k]]))
+    return 1e-6 * value, pairs
+
+
+def _least_whole_mass(
+    inst: Instance, whole_reqs: np.ndarray, usable: list[np.ndarray], whole: np.ndarray
+) -> int:
+    """Least total mass the funded whole units can take: a min-weight matching of units to
+    samples when no divisible request shares their samples, else the sum of their smallest."""
+    smallest = sum(inst.lower_mass(int(r)) for r in whole_reqs)
+    if not len(whole_reqs):
+        return 0
+    mine = [u for u, w in zip(usable, whole, strict=True) if w]
+    theirs = [u for u, w in zip(usable, whole, strict=True) if not w]
+    samples, col = np.unique(np.concatenate(mine), return_inverse=True)
+    if theirs and np.isin(samples, np.concatenate(theirs)).any():
+        return smallest
+    row = np.repeat(np.arange(len(mine)), [len(u) for u in mine])
+    graph = sparse.csr_matrix(
+        (inst.avail[samples][col].astype(float), (row, col)), shape=(len(mine), len(samples))
+    )
+    try:
+        _, cols = min_weight_full_bipartite_matching(graph)
+    except ValueError:
+        return smallest
+    return max(smallest, int(inst.avail[samples][cols].sum()))
 
 
 def _optimise_mass(
@@ -725,13 +1145,17 @@ def _optimise_mass(
 ) -> tuple[dict[int, list[tuple[int, int]]], float, float]:
     """Stages 2 and 3 on the funded set; returns (allocation, objective, bound).
 
-    The bound is the LP relaxation of the stage-2 MILP, tightened by one portion (hence one
-    handling loss) per request. Solutions come from fixing which portions are cut, so that
-    only masses are left (integer, but without binaries, hence fast at any size): first the
-    rank-rule allocation's portions, always feasible; then those plus a new portion wherever a
-    source has room for one, best rank first; then the relaxation's portions of at least the
-    minimum split mass. Stage 3 looks for fewer portions at the same objective among the pairs
-    the relaxation or the rank-rule allocation use, within the time left.
+    The bound is the better of a min-cost-flow relaxation (``_flow_bound``, fast at any size)
+    and, on models of at most ``LP_BOUND_MODEL`` variables, the LP relaxation of the stage-2
+    MILP tightened by one portion (hence one handling loss) per request. Solutions come from
+    fixing which portions are cut and where whole units go, so that only masses are left, a
+    linear program (fast at any size): first the rank-rule allocation's portions, always
+    feasible; then those plus a new portion wherever a source has room for one, best rank
+    first; then the relaxation's portions of at least the minimum split mass. If they leave a
+    gap above ``STAGE2_GAP``, a model of at most ``SMALL_MODEL`` variables is then solved as the
+    full MILP. Stage 3 merges portions where the sources allow it without changing any
+    delivered mass, and on small models also solves for the fewest portions at the same
+    objective among the pairs the relaxation or the allocation use.
     """
     weights = _rank_weights(inst)
 
@@ -743,26 +1167,36 @@ def _optimise_mass(
     deadline = time.perf_counter() + time_limit
     lower = {r: inst.requests[r].minimum_mass for r in funded}
     coupling = (inst.budget, dict(inst.cap))
-    full = build_model(inst, funded, lower, *coupling, "weighted", weights)
-    relaxed = full.relaxation(0.3 * time_limit)
     best, objective = start, value(start)
-    if relaxed.status != 0:
-        notes.append("the stage-2 relaxation did not finish; no bound is proven")
-        return best, objective, float("inf")
-    bound = float(-1e-6 * relaxed.fun)
-
-    n = full.n_div
-    mass = np.concatenate([relaxed.x[:n], relaxed.x[2 * n : 2 * n + len(full.pair_req) - n]])
     used = {r: {s for s, _ in start.get(r, [])} for r in funded}
+    whole_at = {r: start[r][0][0] for r in funded if inst.whole[r]}
+    bound = float("inf")
     relaxed_pairs: dict[int, set[int]] = {r: set() for r in funded}
     big: dict[int, set[int]] = {r: set() for r in funded}
-    for k in np.flatnonzero(mass > 1e-6):
-        r, s = int(full.pair_req[k]), int(full.pair_src[k])
-        relaxed_pairs[r].add(s)
-        if k >= n or mass[k] >= inst.min_split:
-            big[r].add(s)
+    flow = _flow_bound(inst, funded)
+    if flow is not None:
+        bound, big = flow
+        relaxed_pairs = {r: set(p) for r, p in big.items()}
+    full = None
+    if 2 * sum(len(inst.usable(r)) for r in funded) <= LP_BOUND_MODEL:
+        full = build_model(inst, funded, lower, *coupling, "weighted", weights)
+        relaxed = full.relaxation(0.3 * time_limit)
+        if relaxed.status == 0:
+            bound = min(bound, float(-1e-6 * relaxed.fun))
+            n = full.n_div
+            mass = np.concatenate(
+                [relaxed.x[:n], relaxed.x[2 * n : 2 * n + len(full.pair_req) - n]]
+            )
+            relaxed_pairs = {r: set() for r in funded}
+            big = {r: set() for r in funded}
+            for k in np.flatnonzero(mass > 1e-6):
+                r, s = int(full.pair_req[k]), int(full.pair_src[k])
+                relaxed_pairs[r].add(s)
+                if k < n and mass[k] >= inst.min_split:
+                    big[r].add(s)
+    if bound == float("inf"):
+        notes.append("neither stage-2 relaxation finished; no bound is proven")
     big = {r: big[r] or used[r] for r in funded}
-    improved = False
     for attempt in ("rank rule", "grown", "relaxation"):
         left = deadline - time.perf_counter()
         if left < 0.1:
@@ -773,26 +1207,34 @@ def _optimise_mass(
             cuts = {r: {s for s, _ in grown.get(r, [])} for r in funded}
         else:
             cuts = used if attempt == "rank rule" else big
-        solution = _with_fixed_portions(inst, funded, cuts, cuts, min(left, 0.3 * time_limit))
+        solution = _with_fixed_portions(inst, funded, cuts, whole_at, min(left, 0.3 * time_limit))
         if solution is not None and value(solution) > objective:
-            best, objective, improved = solution, value(solution), True
-    if not improved:
-        notes.append("stage 2 found no better solution than the rank-rule allocation in time")
+            best, objective = solution, value(solution)
+    small = full is not None and len(full.c) <= SMALL_MODEL
+    left = deadline - time.perf_counter()
+    if small and bound - objective > STAGE2_GAP * bound and left > 0.1:
+        res = full.solve(min(0.5 * left, SMALL_MODEL_SECONDS), gap=STAGE2_GAP / 10)
+        if res.x is not None and value(_apply_solution(inst, full, res.x)) > objective:
+            best = _apply_solution(inst, full, res.x)
+            objective = value(best)
+    best = {r: list(p) for r, p in best.items()}
+    _merge_portions(inst, best)
+    left = deadline - time.perf_counter()
+    if not small or left < 0.2:
         return best, objective, max(bound, objective)
 
     floor = objective * 1e6 * (1 - STAGE3_TOLERANCE)
-    either = {r: relaxed_pairs[r] | used[r] for r in funded}
+    either = {r: relaxed_pairs[r] | used[r] | {s for s, _ in best[r]} for r in funded}
     splits = build_model(inst, funded, lower, *coupling, "splits", weights, either)
     splits.constraints.append(LinearConstraint(splits.weight_row[None, :], floor, np.inf))
-    left = min(deadline - time.perf_counter(), 1.0 + 0.005 * len(funded))
-    res3 = splits.solve(left, gap=1e-2) if left > 0.2 else None
-    if res3 is not None and res3.x is not None:
+    res3 = splits.solve(min(left, STAGE3_SECONDS), gap=1e-2)
+    if res3.x is not None:
         fewer = _apply_solution(inst, splits, res3.x)
         count = sum(len(p) for p in fewer.values())
-        if count <= sum(len(p) for p in best.values()):
+        if count < sum(len(p) for p in best.values()):
             best, objective = fewer, value(fewer)
     else:
-        notes.append("stage 3 (fewer splits) found nothing in time; stage-2 portions kept")
+        notes.append("stage 3 (fewest splits) found nothing in time; merged portions kept")
     return best, objective, max(bound, objective)
 
 
@@ -972,10 +1414,7 @@ def _record_unit_refusal(
     inst = state.inst
     blocking = []
     for r in unit:
-        comp = state._component([r])
-        budget, caps = state._residual_coupling(comp)
-        status, _ = state._solve(sorted(comp | {r}), budget, caps, "none")
-        if status != _FEASIBLE:
+        if not state.could_join([r]):
             blocking.append(r)
     for r in unit:
         if blocking and r not in blocking:

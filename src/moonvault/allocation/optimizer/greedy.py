@@ -66,7 +66,9 @@ def greedy_allocation(rnd: Round) -> AllocationResult:
     reasons: dict[int, tuple[str, str]] = {}
     cut: dict[int, str] = {}
     for unit in rank_units(inst):
-        saved = free.copy(), taken.copy(), dict(usage)
+        # Only the unit's own sources change, so undoing a unit restores just those.
+        saved = dict(usage)
+        journal: list[tuple[int, int, bool]] = []
         placed: dict[int, list[tuple[int, int]]] = {}
         failed = None
         for r in unit:
@@ -83,13 +85,16 @@ def greedy_allocation(rnd: Round) -> AllocationResult:
             if not req.whole_unit and min(budget_room, cap_room) < req.requested_mass:
                 cut[r] = BUDGET if budget_room <= cap_room else COUNTRY_CAP
             for s, m in portions:
+                journal.append((s, int(free[s]), bool(taken[s])))
                 free[s] -= m if req.whole_unit else m + inst.loss
                 taken[s] = True
                 usage[req.country] += m
         if failed is None:
             alloc.update(placed)
             continue
-        free, taken, usage = saved
+        usage = saved
+        for s, was_free, was_taken in reversed(journal):
+            free[s], taken[s] = was_free, was_taken
         blocker, reason = failed
         for r in unit:
             if r == blocker or len(unit) == 1:

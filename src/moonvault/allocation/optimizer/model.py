@@ -148,24 +148,36 @@ class Instance:
             for c, frac in rnd.country_caps.items()
             if c in self.countries
         }
+        country_index = {c: i for i, c in enumerate(self.countries)}
+        self.whole = np.array([r.whole_unit for r in rnd.requests], dtype=bool)
+        self.requested = np.array([r.requested_mass for r in rnd.requests], dtype=np.int64)
+        self.minimum = np.array([r.minimum_mass for r in rnd.requests], dtype=np.int64)
+        self.country = np.array([country_index[r.country] for r in rnd.requests], dtype=np.int64)
+        self._usable = [self._compute_usable(r) for r in range(len(rnd.requests))]
+        self._lower = [self._compute_lower(r) for r in range(len(rnd.requests))]
 
-    def usable(self, r: int) -> np.ndarray:
-        """Eligible sources a request can take anything from at all."""
+    def _compute_usable(self, r: int) -> np.ndarray:
         el = self.eligible[r]
-        if self.requests[r].whole_unit:
+        if self.whole[r]:
             return el[self.avail[el] > 0]
         return el[self.avail[el] - self.loss >= self.min_split]
+
+    def _compute_lower(self, r: int) -> int:
+        if not self.whole[r]:
+            return max(int(self.minimum[r]), self.min_split)
+        usable = self._usable[r]
+        return int(self.avail[usable].min()) if len(usable) else 0
+
+    def usable(self, r: int) -> np.ndarray:
+        """Eligible sources a request can take anything from at all (read-only)."""
+        return self._usable[r]
 
     def lower_mass(self, r: int) -> int:
         """Smallest mass request ``r`` can be funded with (whole units: smallest source).
 
         A divisible request has at least one portion, so never less than the minimum split mass.
         """
-        req = self.requests[r]
-        if not req.whole_unit:
-            return max(req.minimum_mass, self.min_split)
-        usable = self.usable(r)
-        return int(self.avail[usable].min()) if len(usable) else 0
+        return self._lower[r]
 
 
 @dataclass
@@ -229,14 +241,17 @@ def build_model(
     budget: int | None,
     caps: Mapping[str, int] | None,
     objective: str,
-    weights: Mapping[int, float] | None = None,
+    weights: np.ndarray | None = None,
     allowed: Mapping[int, set[int]] | None = None,
+    virtual: tuple[np.ndarray, int] | None = None,
 ) -> Model:
     """MILP for requests ``reqs`` on fresh sources.
 
     ``lower[r]`` is the least mass of divisible request ``r`` (its minimum in the rank rule).
     ``objective`` is "none" (feasibility), "mass" (least mass released), "weighted"
-    (most rank-weighted mass, ``weights`` per request) or "splits" (fewest portions).
+    (most rank-weighted mass, ``weights`` indexed by request) or "splits" (fewest portions).
+    ``virtual`` (sources, least mass) adds a divisible request, index -1 in ``pair_req``, that
+    may draw on those sources under the same split rules and counts against no budget or cap.
     Whole-unit variables carry a sentinel mass -1 in ``Model.portions``: the mass is the source's.
     ``allowed`` restricts the sources each request may use.
     """
@@ -245,22 +260,27 @@ def build_model(
         usable = inst.usable(r)
         if allowed is not None:
             usable = usable[np.isin(usable, list(allowed[r]))]
-        if inst.requests[r].whole_unit:
+        if inst.whole[r]:
             w_req.append(np.full(len(usable), r))
             w_src.append(usable)
         else:
             d_req.append(np.full(len(usable), r))
             d_src.append(usable)
+    if virtual is not None:
+        ok = virtual[0][inst.avail[virtual[0]] - inst.loss >= inst.min_split]
+        d_req.append(np.full(len(ok), -1))
+        d_src.append(ok)
     empty = np.zeros(0, dtype=np.int64)
     d_req = np.concatenate(d_req).astype(np.int64) if d_req else empty
     d_src = np.concatenate(d_src).astype(np.int64) if d_src else empty
     w_req = np.concatenate(w_req).astype(np.int64) if w_req else empty
     w_src = np.concatenate(w_src).astype(np.int64) if w_src else empty
     nd, nw = len(d_req), len(w_req)
+    real = d_req >= 0
     # One extra variable fixed at 0 keeps the model well-formed when no pair is usable.
     nvar = 2 * nd + nw + 1
     y, z, w = np.arange(nd), nd + np.arange(nd), 2 * nd + np.arange(nw)
-    req_mass = np.array([inst.requests[r].requested_mass for r in d_req], dtype=float)
+    req_mass = np.where(real, inst.requested[d_req], inst.avail.max(initial=0)).astype(float)
     cap_y = np.minimum(inst.avail[d_src] - inst.loss, req_mass)
     w_mass = inst.avail[w_src].astype(float)
 
@@ -302,40 +322,32 @@ def build_model(
         np.full(nd, -np.inf),
         np.zeros(nd),
     )
-    div = sorted({int(r) for r in d_req})
-    d_row = np.searchsorted(np.array(div, dtype=np.int64), d_req)
-    add_rows(
-        d_row,
-        y,
-        np.ones(nd),
-        [lower[r] for r in div],
-        [inst.requests[r].requested_mass for r in div],
-    )
-    whole = sorted({int(r) for r in w_req})
-    missing = [r for r in reqs if inst.requests[r].whole_unit and r not in set(whole)]
-    missing += [r for r in reqs if not inst.requests[r].whole_unit and r not in set(div)]
-    if missing:
+    div, d_row = np.unique(d_req, return_inverse=True)
+    div_lo = np.array([lower[int(r)] if r >= 0 else virtual[1] for r in div], dtype=float)
+    div_hi = np.where(div >= 0, inst.requested[div], np.inf)
+    add_rows(d_row, y, np.ones(nd), div_lo, div_hi)
+    whole, wr_row = np.unique(w_req, return_inverse=True)
+    reqs_arr = np.asarray(list(reqs), dtype=np.int64)
+    present = np.concatenate([div, whole])
+    if np.any(~np.isin(reqs_arr, present)):
         # A request without any usable source makes the model infeasible; one empty row says so.
         add_rows(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), [], [1.0], [1.0])
-    wr_row = np.searchsorted(np.array(whole, dtype=np.int64), w_req)
     add_rows(wr_row, w, np.ones(nw), np.ones(len(whole)), np.ones(len(whole)))
+    released = np.concatenate([y[real], w])
+    released_mass = np.concatenate([np.ones(int(real.sum())), w_mass])
     if budget is not None:
         add_rows(
-            np.zeros(nd + nw, dtype=np.int64),
-            np.concatenate([y, w]),
-            np.concatenate([np.ones(nd), w_mass]),
-            [-np.inf],
-            [budget],
+            np.zeros(len(released), dtype=np.int64), released, released_mass, [-np.inf], [budget]
         )
     if caps:
-        for country, cap in caps.items():
-            dm = np.array([inst.requests[r].country == country for r in d_req], dtype=bool)
-            wm = np.array([inst.requests[r].country == country for r in w_req], dtype=bool)
-            if dm.any() or wm.any():
+        country = np.concatenate([inst.country[d_req[real]], inst.country[w_req]])
+        for name, cap in caps.items():
+            mask = country == inst.countries.index(name)
+            if mask.any():
                 add_rows(
-                    np.zeros(int(dm.sum() + wm.sum()), dtype=np.int64),
-                    np.concatenate([y[dm], w[wm]]),
-                    np.concatenate([np.ones(int(dm.sum())), w_mass[wm]]),
+                    np.zeros(int(mask.sum()), dtype=np.int64),
+                    released[mask],
+                    released_mass[mask],
                     [-np.inf],
                     [cap],
                 )
@@ -346,10 +358,10 @@ def build_model(
     )
     weight_row = np.zeros(nvar)
     if weights is not None:
-        weight_row[y] = [weights[int(r)] for r in d_req]
+        weight_row[y[real]] = weights[d_req[real]]
     c = np.zeros(nvar)
     if objective == "mass":
-        c[y] = 1.0
+        c[y[real]] = 1.0
         c[w] = w_mass
     elif objective == "weighted":
         c = -weight_row

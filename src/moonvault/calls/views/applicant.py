@@ -1,6 +1,7 @@
 """The applicant's pages: my proposals, the step-by-step editor, submission and the outcome."""
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -15,6 +16,7 @@ from moonvault.calls.forms import (
     DoiForm,
     ItemForm,
     MethodForm,
+    ProposalFilter,
     ReasonForm,
     ResultsForm,
     SummaryForm,
@@ -24,6 +26,7 @@ from moonvault.calls.models import DECIDED_STATUSES, EDITABLE_STATUSES, Proposal
 from moonvault.calls.views.access import FORM_ERROR_STATUS, page, role_required, show_on_form
 from moonvault.calls.views.display import frozen_content
 from moonvault.core.errors import DomainError
+from moonvault.web.listing import listing
 
 STEPS = [
     (1, gettext_lazy("Summary")),
@@ -67,8 +70,10 @@ PARTS = {
 
 @role_required(Role.APPLICANT)
 def my_proposals(request):
-    proposals = selectors.proposals_of_applicant(actor=request.user)
-    return page(request, "calls/my_proposals.html", {"proposals": proposals})
+    rows = partial(selectors.proposals_of_applicant, actor=request.user)
+    return page(
+        request, "calls/my_proposals.html", {"listing": listing(request, ProposalFilter, rows)}
+    )
 
 
 @require_POST

@@ -1,5 +1,7 @@
 """The committee's pages: dashboard, new call, call lifecycle, screening and decisions."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -8,6 +10,7 @@ from django.views.decorators.http import require_POST
 from moonvault.accounts.models import Role
 from moonvault.calls import selectors, services
 from moonvault.calls.forms import (
+    CallFilter,
     CallForm,
     DecisionForm,
     ExtensionForm,
@@ -21,6 +24,7 @@ from moonvault.calls.views.access import FORM_ERROR_STATUS, page, role_required,
 from moonvault.calls.views.display import frozen_content, offer_labels
 from moonvault.core.errors import DomainError
 from moonvault.review import selectors as review_selectors
+from moonvault.web.listing import listing
 
 
 @role_required(Role.COMMITTEE)
@@ -30,7 +34,9 @@ def dashboard(request):
         "calls/committee_dashboard.html",
         {
             "counts": selectors.call_status_counts(),
-            "calls": selectors.call_list(viewer=request.user),
+            "listing": listing(
+                request, CallFilter, partial(selectors.call_list, viewer=request.user)
+            ),
         },
     )
 

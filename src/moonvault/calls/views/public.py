@@ -3,20 +3,21 @@
 from moonvault.accounts.models import Role
 from moonvault.accounts.selectors import user_has_role
 from moonvault.calls import selectors
+from moonvault.calls.forms import CallFilter
 from moonvault.calls.models import CallStatus
 from moonvault.calls.views.access import domain_errors, page
 from moonvault.calls.views.display import offer_labels
+from moonvault.web.listing import listing
 
 
 @domain_errors
 def call_list(request):
-    calls = list(selectors.call_list())
     return page(
         request,
         "calls/call_list.html",
         {
-            "open_calls": [c for c in calls if c.status == CallStatus.OPEN],
-            "past_calls": [c for c in calls if c.status != CallStatus.OPEN],
+            "open_calls": selectors.call_list(status=CallStatus.OPEN),
+            "listing": listing(request, CallFilter, selectors.call_list),
         },
     )
 

@@ -9,9 +9,10 @@ from django.db import transaction
 from moonvault.accounts.models import Person, Role
 from moonvault.catalog.models import State
 from moonvault.core.notify import notify
-from moonvault.loans.models import Loan
+from moonvault.loans.models import Loan, LoanItem
 
 OPEN_STATUSES = [Loan.Status.ACTIVE, Loan.Status.RETURNING, Loan.Status.SHIPPED]
+HELD_STATES = [State.ON_LOAN, State.IN_TRANSIT]
 
 
 @dataclass(frozen=True)
@@ -25,18 +26,28 @@ class Obligation:
         return f"{self.loan.number}: {self.what} due {self.due.isoformat()}"
 
 
-def loan_obligations(loan: Loan) -> list[Obligation]:
-    """The loan's dated obligations, earliest first."""
+def loan_obligations(loan: Loan, *, held: bool | None = None) -> list[Obligation]:
+    """The loan's dated obligations, earliest first. `held` says whether the borrower still
+    holds samples of the loan, for callers that looked it up for many loans at once."""
     out = []
     if loan.status == Loan.Status.ACTIVE:
         out.append(Obligation(loan, "annual inventory", loan.inventory_due))
         out.append(Obligation(loan, "usage report", loan.usage_report_due))
     if loan.status in OPEN_STATUSES:
-        held = loan.items.filter(sample__state__in=[State.ON_LOAN, State.IN_TRANSIT]).exists()
+        if held is None:
+            held = loan.items.filter(sample__state__in=HELD_STATES).exists()
         if held:
             out.append(Obligation(loan, "return of remnants", loan.return_due))
         out.append(Obligation(loan, "end of loan", loan.ends_on))
     return sorted(out, key=lambda o: o.due)
+
+
+def loans_holding(loan_ids=None) -> set[int]:
+    """The loans (of `loan_ids`, or all) whose borrower still holds, or is being sent, samples."""
+    items = LoanItem.objects.filter(sample__state__in=HELD_STATES)
+    if loan_ids is not None:
+        items = items.filter(loan_id__in=loan_ids)
+    return set(items.values_list("loan_id", flat=True).distinct())
 
 
 def compliance_list(*, today: date) -> list[tuple[Obligation | None, bool, Loan]]:

@@ -18,6 +18,7 @@ from moonvault.core.errors import Conflict, DomainError, NotFound
 from moonvault.core.identifiers import normalize_doi
 from moonvault.core.notify import notify
 from moonvault.core.units import check_mass
+from moonvault.core.uploads import pdf_check
 from moonvault.custody.selectors import ledger_head
 from moonvault.loans.models import (
     Analysis,
@@ -151,10 +152,7 @@ def loan_record_signature(*, actor, loan_id: int, signed_by_name: str, signed_pd
     if not signed_by_name.strip():
         raise DomainError("who signed?", field="signed_by_name")
     if signed_pdf is not None:
-        head = signed_pdf.read(5)
-        signed_pdf.seek(0)
-        if head != b"%PDF-":
-            raise DomainError("the signed agreement must be a PDF", field="signed_pdf")
+        pdf_check(signed_pdf, field="signed_pdf")
         loan.signed_pdf = signed_pdf
     elif loan.pi_id == actor.pk:
         raise DomainError("upload the signed agreement", field="signed_pdf")
@@ -496,7 +494,23 @@ def return_pack(
         raise Conflict("the loan holds nothing to return", field="loan")
     if not sample_ids:
         raise DomainError("choose the samples to return", field="sample_ids")
+    if len(set(sample_ids)) != len(sample_ids):
+        raise DomainError("each sample is returned once", field="sample_ids")
     samples = [_held_item(loan, sid).sample for sid in sample_ids]
+    # A sample waits in one return container at a time (the loan row lock serializes this).
+    packed = (
+        ShipmentItem.objects.filter(
+            sample_id__in=sample_ids,
+            shipment__direction=Shipment.Direction.RETURN,
+            shipment__status=Shipment.Status.PACKED,
+        )
+        .select_related("sample")
+        .first()
+    )
+    if packed is not None:
+        raise Conflict(
+            f"{packed.sample.identifier} is already packed to come back", field="sample_ids"
+        )
     for name, value in (("container_code", container_code), ("seal_number", seal_number)):
         if not value.strip():
             raise DomainError("required", field=name)

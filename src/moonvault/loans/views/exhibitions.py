@@ -18,13 +18,15 @@ from moonvault.loans import forms, selectors
 from moonvault.loans.models import Exhibition
 from moonvault.loans.services import exhibitions as services
 from moonvault.loans.views.access import FORM_ERROR_STATUS, page, role_required, show_on_form
+from moonvault.web.listing import listing
 
 Status = Exhibition.Status
 
 
 @role_required(Role.CURATOR, Role.COMMITTEE)
 def exhibition_list(request):
-    return page(request, "loans/exhibitions.html", {"exhibitions": selectors.exhibitions()})
+    shown = listing(request, forms.ExhibitionFilter, selectors.exhibitions)
+    return page(request, "loans/exhibitions.html", {"listing": shown})
 
 
 def _stops_field(problem_field: str | None) -> str | None:

@@ -11,12 +11,14 @@ from moonvault.core.errors import DomainError
 from moonvault.loans import forms, selectors
 from moonvault.loans.services import incidents as services
 from moonvault.loans.views.access import FORM_ERROR_STATUS, page, role_required, show_on_form
+from moonvault.web.listing import listing
 
 RESOLVE_FIELDS = {"measured_ug": "measured", "location": "location_code"}
 LINE_FIELDS = {"measured_ug": "measured"}
 
 
 def _incident_page(request, *, bound=None, status=200):
+    shown = listing(request, forms.IncidentFilter, selectors.incidents_for_curator)
     rows = [
         (
             incident,
@@ -24,9 +26,9 @@ def _incident_page(request, *, bound=None, status=200):
             if bound and bound[0] == incident.pk
             else forms.IncidentResolveForm(prefix=f"incident{incident.pk}"),
         )
-        for incident in selectors.incidents_for_curator()
+        for incident in shown.page
     ]
-    return page(request, "loans/incidents.html", {"rows": rows}, status=status)
+    return page(request, "loans/incidents.html", {"rows": rows, "listing": shown}, status=status)
 
 
 @role_required(Role.CURATOR)
@@ -60,8 +62,8 @@ def incident_resolve(request, incident_id: int):
 
 
 def _stock_checks_page(request, form, *, status=200):
-    checks = selectors.stock_checks()
-    return page(request, "loans/stock_checks.html", {"checks": checks, "form": form}, status=status)
+    shown = listing(request, forms.StockCheckFilter, selectors.stock_checks)
+    return page(request, "loans/stock_checks.html", {"listing": shown, "form": form}, status=status)
 
 
 @role_required(Role.CURATOR)

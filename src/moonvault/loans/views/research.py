@@ -3,6 +3,7 @@ loan page where each side takes the actions the loan's state allows."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django import forms as django_forms
 from django.contrib import messages
@@ -27,6 +28,7 @@ from moonvault.loans.views.access import (
     show_on_form,
     signed_in,
 )
+from moonvault.web.listing import listing
 
 STARTED = {Loan.Status.ACTIVE, Loan.Status.RETURNING, Loan.Status.RETURNED}
 
@@ -39,11 +41,13 @@ def compliance(request):
 
 @role_required(Role.APPLICANT)
 def my_loans(request):
-    rows = [
-        (loan, obligations.loan_obligations(loan))
-        for loan in selectors.loans_of_pi(actor=request.user)
-    ]
-    return page(request, "loans/my_loans.html", {"rows": rows, "today": timezone.localdate()})
+    shown = listing(request, forms.LoanFilter, partial(selectors.loans_of_pi, actor=request.user))
+    rows = [(loan, obligations.loan_obligations(loan)) for loan in shown.page]
+    return page(
+        request,
+        "loans/my_loans.html",
+        {"rows": rows, "listing": shown, "today": timezone.localdate()},
+    )
 
 
 @role_required(Role.CURATOR)

@@ -1,12 +1,18 @@
 """`moonvault import-samples FILE --format FORMAT`: receive a catalog, all or nothing."""
 
+import io
 import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from moonvault.catalog.importers import apollo_catalog_import, apollo_csv_parse
-from moonvault.catalog.importers_mapped import mapped_catalog_import, mapped_csv_parse, mapping_load
+from moonvault.catalog.importers_mapped import (
+    MappedReport,
+    mapped_catalog_import,
+    mapped_csv_read,
+    mapping_load,
+)
 from moonvault.catalog.importers_nasa import (
     nasa_catalog_import,
     nasa_csv_parse,
@@ -16,16 +22,48 @@ from moonvault.catalog.models import Pool
 from moonvault.core.errors import DomainError
 
 FORMATS = {"apollo-csv": (apollo_csv_parse, apollo_catalog_import)}
-# Formats that take --allow-unknown-mass and report progress; "mapped" also takes --mapping.
+# Formats that take --allow-unknown-mass; "mapped" also takes --mapping and is read as a stream.
 NASA_FORMATS = {"nasa-json": nasa_json_parse, "nasa-csv": nasa_csv_parse}
 ALL_FORMATS = sorted([*FORMATS, *NASA_FORMATS, "mapped"])
+
+
+class Progress:
+    """Rows written and the rate so far, on stderr: one line redrawn on a terminal, else a line
+    per batch when asked for with --progress; nothing with --quiet or when nobody watches."""
+
+    def __init__(self, stream, *, show: bool, redraw: bool):
+        self.stream, self.show, self.redraw = stream, show, redraw
+        self.started = time.perf_counter()
+        self.drawn = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if not self.show:
+            return
+        rate = done / max(time.perf_counter() - self.started, 1e-9)
+        if total:
+            text = f"  {done:,} of {total:,} samples written ({done * 100 // total} %)"
+        else:
+            text = f"  {done:,} samples written"
+        text += f", {rate:,.0f} rows/s"
+        if self.redraw:
+            self.stream.write(f"\r{text}", style_func=str, ending="")
+            self.stream.flush()
+            self.drawn = True
+        else:
+            self.stream.write(text, style_func=str)
+
+    def end(self) -> None:
+        if self.drawn:
+            self.stream.write("")
+            self.drawn = False
 
 
 class Command(BaseCommand):
     help = (
         "Import a sample catalog file as root samples in the custody ledger. The whole file is "
         "imported or, if any row is bad, nothing; every anomaly is reported. Samples already "
-        "imported are left unchanged (nasa-json, nasa-csv, mapped)."
+        "imported are left unchanged (nasa-json, nasa-csv, mapped). Progress goes to stderr "
+        "when it is a terminal."
     )
 
     def add_arguments(self, parser):
@@ -58,47 +96,85 @@ class Command(BaseCommand):
             help="import rows without a mass at 0 µg, marked 'mass unknown' and listed for "
             "weighing (nasa-json, nasa-csv, mapped)",
         )
+        shown = parser.add_mutually_exclusive_group()
+        shown.add_argument(
+            "--quiet", action="store_true", help="no progress on stderr, even on a terminal"
+        )
+        shown.add_argument(
+            "--progress",
+            dest="show_progress",
+            action="store_true",
+            help="progress on stderr even when it is not a terminal (a line per batch)",
+        )
 
     def handle(self, *args, file: Path, file_format: str, **options):
-        if file_format in FORMATS:
-            if options["mapping"] or options["allow_unknown_mass"]:
-                raise CommandError(
-                    f"--mapping and --allow-unknown-mass do not apply to {file_format}"
-                )
-            return self._apollo(file, file_format, **options)
-        if (file_format == "mapped") != bool(options["mapping"]):
-            raise CommandError("--mapping FILE goes with --format mapped, and only with it")
-        data = self._read(file)
+        redraw = self.stderr.isatty()
+        progress = Progress(
+            self.stderr,
+            show=options["show_progress"] or (redraw and not options["quiet"]),
+            redraw=redraw,
+        )
+        try:
+            if file_format in FORMATS:
+                if options["mapping"] or options["allow_unknown_mass"]:
+                    raise CommandError(
+                        f"--mapping and --allow-unknown-mass do not apply to {file_format}"
+                    )
+                return self._apollo(file, file_format, progress=progress, **options)
+            if (file_format == "mapped") != bool(options["mapping"]):
+                raise CommandError("--mapping FILE goes with --format mapped, and only with it")
+            return self._receive(file, file_format, progress, options)
+        finally:
+            progress.end()
+
+    def _receive(self, file: Path, file_format: str, progress: Progress, options) -> None:
         common = {
             "actor": None,
             "pool": options["pool"],
             "location_code": options["location"],
             "dry_run": options["dry_run"],
             "reason": f"imported from {file.name} ({file_format})",
-            "progress": self._progress,
+            "progress": progress,
         }
         started = time.perf_counter()
         try:
             if file_format == "mapped":
                 mapping = mapping_load(self._read(options["mapping"]), name=options["mapping"].name)
-                report = mapped_csv_parse(
-                    data, mapping=mapping, allow_unknown_mass=options["allow_unknown_mass"]
-                )
+                report = MappedReport()
+                with self._open(file) as lines:
+                    outcome = mapped_catalog_import(
+                        report=report,
+                        mapping=mapping,
+                        rows=mapped_csv_read(
+                            lines,
+                            mapping=mapping,
+                            report=report,
+                            allow_unknown_mass=options["allow_unknown_mass"],
+                        ),
+                        **common,
+                    )
+                progress.end()
                 self._lines(report.lines())
-                outcome = mapped_catalog_import(report=report, mapping=mapping, **common)
             else:
                 parse = NASA_FORMATS[file_format]
-                report = parse(data, allow_unknown_mass=options["allow_unknown_mass"])
+                report = parse(self._read(file), allow_unknown_mass=options["allow_unknown_mass"])
                 self._lines(report.lines())
                 outcome = nasa_catalog_import(report=report, **common)
         except DomainError as exc:
+            progress.end()
             self._fail(exc)
+        progress.end()
         self._lines(outcome.lines())
         if outcome.refused:
             raise CommandError(f"dry run: {len(outcome.refused):,} rows cannot be imported")
         if not outcome.dry_run and outcome.received:
-            rate = (outcome.received + outcome.displays) / (time.perf_counter() - started)
-            self.stdout.write(self.style.SUCCESS(f"Imported in full at {rate:,.0f} samples/s."))
+            elapsed = time.perf_counter() - started
+            rate = (outcome.received + outcome.displays) / elapsed
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Imported in full at {rate:,.0f} samples/s ({elapsed:.2f} s in all)."
+                )
+            )
 
     def _read(self, path: Path) -> bytes:
         try:
@@ -106,12 +182,15 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from None
 
+    def _open(self, path: Path):
+        try:
+            return _Lines(path.open("rb"))
+        except OSError as exc:
+            raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+
     def _lines(self, lines: list[str]) -> None:
         for line in lines:
             self.stdout.write(line)
-
-    def _progress(self, done: int, total: int) -> None:
-        self.stderr.write(f"  {done:,} of {total:,} samples written ({done * 100 // total} %)")
 
     def _fail(self, exc: DomainError):
         if len(exc.problems) > 1:
@@ -119,7 +198,7 @@ class Command(BaseCommand):
                 self.stderr.write(problem.message)
         raise CommandError(exc.message) from None
 
-    def _apollo(self, file: Path, file_format: str, *, pool, location, dry_run, **_):
+    def _apollo(self, file: Path, file_format: str, *, pool, location, dry_run, progress, **_):
         parse, receive = FORMATS[file_format]
         data = self._read(file)
         started = time.perf_counter()
@@ -132,10 +211,13 @@ class Command(BaseCommand):
                 location_code=location,
                 dry_run=dry_run,
                 reason=f"imported from {file.name} ({file_format})",
+                progress=progress,
             )
         except DomainError as exc:
+            progress.end()
             self._fail(exc)
         elapsed = time.perf_counter() - started
+        progress.end()
         for line in report.lines():
             self.stdout.write(line)
         if outcome.missions_created:
@@ -153,3 +235,26 @@ class Command(BaseCommand):
                     f"(pool {outcome.pool}) in {elapsed:.2f} s."
                 )
             )
+
+
+class _Lines:
+    """A file's text lines read as they are needed, so that a large catalog never sits in memory
+    whole; bytes that are not UTF-8 are a DomainError like those of a file read at once."""
+
+    def __init__(self, handle):
+        self.text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+
+    def __enter__(self):
+        return self._lines()
+
+    def __exit__(self, *exc):
+        self.text.close()
+
+    def _lines(self):
+        try:
+            yield from self.text
+        except UnicodeDecodeError as exc:
+            raise DomainError(
+                f"the file is not UTF-8 text ({exc.reason} at byte {exc.start} of a block)",
+                field="file",
+            ) from None

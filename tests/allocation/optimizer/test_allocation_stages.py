@@ -1,0 +1,225 @@
+"""The building blocks of the mass allocator: components, fixed-portion stage 2, stage-3 merges,
+and the rank rule on generated rounds of the benchmark's kinds."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from moonvault.allocation.optimizer import (
+    Request,
+    Round,
+    Source,
+    funded_units,
+    greedy_allocation,
+    solve_allocation,
+    verify_allocation,
+)
+from moonvault.allocation.optimizer.allocation import (
+    _flow_bound,
+    _merge_portions,
+    _RankRule,
+    _with_fixed_portions,
+    rank_units,
+)
+from moonvault.allocation.optimizer.model import Instance
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench" / "optimizer"))
+
+from generate import make_round, round_by_name
+
+
+def powder(rid, sources, requested, minimum, *, proposal=None, country="CN", aon=False):
+    return Request(rid, proposal or rid, country, tuple(sources), requested, minimum, False, aon)
+
+
+def whole(rid, sources, *, country="CN"):
+    return Request(rid, rid, country, tuple(sources), 0, 0, True, False)
+
+
+def test_fixed_portions_give_contested_mass_to_the_higher_rank_in_integers():
+    rnd = Round(
+        requests=(powder("hi", ["a", "b"], 700, 100), powder("lo", ["b"], 700, 100)),
+        sources=(Source("a", 303), Source("b", 707)),
+        budget=10_000,
+        handling_loss=3,
+        min_split_mass=10,
+    )
+    inst = Instance(rnd)
+    out = _with_fixed_portions(inst, [0, 1], {0: {0, 1}, 1: {1}}, {}, 5.0)
+    # "hi" takes all of "a" (300 after the loss) and 400 of "b"; "lo" gets what "b" has left.
+    assert sorted(out[0]) == [(0, 300), (1, 400)]
+    assert out[1] == [(1, 707 - 400 - 2 * 3)]
+    assert all(isinstance(m, int) for p in out.values() for _, m in p)
+
+
+def test_fixed_portions_keep_whole_units_where_they_are():
+    rnd = Round(
+        requests=(whole("thin", ["a", "b"]), powder("dust", ["b"], 500, 100)),
+        sources=(Source("a", 400), Source("b", 600)),
+        budget=10_000,
+    )
+    inst = Instance(rnd)
+    out = _with_fixed_portions(inst, [0, 1], {0: {0}, 1: {1}}, {0: 0}, 5.0)
+    assert out == {0: [(0, 400)], 1: [(1, 500)]}
+
+
+def test_fixed_portions_that_cannot_carry_the_minimum_are_refused():
+    rnd = Round(
+        requests=(powder("r1", ["a", "b"], 500, 400),),
+        sources=(Source("a", 300), Source("b", 300)),
+        budget=10_000,
+    )
+    inst = Instance(rnd)
+    assert _with_fixed_portions(inst, [0], {0: {0}}, {}, 5.0) is None
+    assert _with_fixed_portions(inst, [0], {0: {0, 1}}, {}, 5.0) is not None
+
+
+def test_fixed_portions_respect_the_budget_and_caps():
+    rnd = Round(
+        requests=(
+            powder("us", ["a"], 500, 100, country="US"),
+            powder("cn", ["b"], 500, 100, country="CN"),
+        ),
+        sources=(Source("a", 1000), Source("b", 1000)),
+        budget=700,
+        country_caps={"US": 0.5},
+    )
+    inst = Instance(rnd)
+    out = _with_fixed_portions(inst, [0, 1], {0: {0}, 1: {1}}, {}, 5.0)
+    assert out == {0: [(0, 350)], 1: [(1, 350)]}
+
+
+def test_merging_moves_a_small_portion_into_the_others_and_keeps_the_mass():
+    rnd = Round(
+        requests=(powder("r1", ["a", "b", "c"], 600, 100),),
+        sources=(Source("a", 400), Source("b", 400), Source("c", 100)),
+        budget=10_000,
+        handling_loss=5,
+        min_split_mass=10,
+    )
+    inst = Instance(rnd)
+    alloc = {0: [(0, 250), (1, 250), (2, 95)]}
+    assert _merge_portions(inst, alloc) == 1
+    # "c"'s 95 moves into "a"; "b"'s 250 cannot follow, "a" has only 50 left.
+    assert sorted(alloc[0]) == [(0, 345), (1, 250)]
+
+
+def test_merging_never_overfills_a_source():
+    rnd = Round(
+        requests=(powder("r1", ["a", "b"], 600, 100), powder("r2", ["a"], 600, 100)),
+        sources=(Source("a", 400), Source("b", 400)),
+        budget=10_000,
+        handling_loss=5,
+    )
+    inst = Instance(rnd)
+    alloc = {0: [(0, 100), (1, 300)], 1: [(0, 290)]}
+    # "b" has 95 left after its portion and loss: not enough for the 100 from "a".
+    assert _merge_portions(inst, alloc) == 0
+    alloc = {0: [(0, 90), (1, 300)], 1: [(0, 290)]}
+    assert _merge_portions(inst, alloc) == 1
+    assert alloc == {0: [(1, 390)], 1: [(0, 290)]}
+
+
+def test_funded_all_or_nothing_requests_keep_their_own_components():
+    rnd = Round(
+        requests=(
+            powder("p1", ["a"], 100, 100, proposal="P", aon=True),
+            powder("p2", ["b"], 100, 100, proposal="P", aon=True),
+            powder("q", ["a"], 100, 100),
+        ),
+        sources=(Source("a", 1000), Source("b", 1000)),
+        budget=10_000,
+    )
+    inst = Instance(rnd)
+    state = _RankRule(inst, 5.0, float("inf"))
+    units = rank_units(inst)
+    assert units[0] == [0, 1]
+    for unit in units:
+        assert state.decide(unit)[0] == "full"
+    # The proposal's second request shares no sample with the others, so "q" only meets "p1".
+    assert state._component([2]) == {0, 2}
+    assert state._component([1]) == {1}
+
+
+@pytest.mark.parametrize(
+    "rnd",
+    [
+        pytest.param(round_by_name("cnsa"), id="cnsa"),
+        pytest.param(round_by_name("cnsa-scarce"), id="cnsa-scarce"),
+        pytest.param(make_round(300, 3_000, 10, 0.6, 5), id="nasa-shaped-300"),
+        pytest.param(make_round(300, 3_000, 10, 0.2, 6), id="nasa-shaped-scarce-300"),
+    ],
+)
+def test_generated_rounds_fund_lexicographically_at_least_greedy(rnd):
+    result = solve_allocation(rnd, time_limit=120)
+    greedy = greedy_allocation(rnd)
+    assert verify_allocation(rnd, result.outcomes) == []
+    assert verify_allocation(rnd, greedy.outcomes) == []
+    assert result.rank_rule_exact
+    assert funded_units(rnd, result.outcomes) >= funded_units(rnd, greedy.outcomes)
+    assert result.funded_requests >= greedy.funded_requests
+    assert result.objective <= result.bound + 1e-9
+
+
+def test_whole_units_competing_for_samples_are_matched():
+    rnd = Round(
+        requests=(whole("A", ["a", "b"]), whole("B", ["a"]), whole("C", ["a", "b"])),
+        sources=(Source("a", 100), Source("b", 200)),
+        budget=10_000,
+    )
+    inst = Instance(rnd)
+    state = _RankRule(inst, 5.0, float("inf"))
+    assert state.decide([0])[0] == "full"
+    assert state.alloc[0] == [(0, 100)]
+    # "B" can only have "a": the matching moves "A" to "b" instead of refusing "B".
+    assert state.decide([1])[0] == "full"
+    assert state.alloc == {0: [(1, 200)], 1: [(0, 100)]}
+    outcome, refusal = state.decide([2])
+    assert outcome == "unfunded" and refusal.reason == "source_exhausted"
+    assert state.milp_calls == 0
+
+
+def test_a_saturated_component_closes_to_later_requests_without_a_solver():
+    # "big" needs two portions (two losses), leaving 70 in all; "mid" needs 66 plus a loss in
+    # one source or 66 plus two losses in two, so it cannot fit, although the max-flow
+    # relaxation (one loss per request) lets it. One MILP proves it for the whole component,
+    # which then refuses "late" (70 on "b" only) without a solver.
+    rnd = Round(
+        requests=(
+            powder("big", ["a", "b"], 120, 120),
+            powder("mid", ["a", "b"], 66, 66),
+            powder("late", ["b"], 80, 70),
+        ),
+        sources=(Source("a", 100), Source("b", 100)),
+        budget=10_000,
+        handling_loss=5,
+        min_split_mass=10,
+    )
+    inst = Instance(rnd)
+    state = _RankRule(inst, 5.0, float("inf"))
+    assert state.decide([0])[0] == "full"
+    assert not state._relaxation_infeasible([0, 1])
+    assert state.decide([1])[0] == "unfunded"
+    calls = state.milp_calls
+    assert list(state.closed.values()) == [[(66, frozenset())]]
+    outcome, refusal = state.decide([2])
+    assert outcome == "unfunded" and refusal.reason == "source_exhausted"
+    assert state.milp_calls == calls
+
+
+def test_whole_units_count_their_least_total_on_exclusive_samples_in_the_flow_bound():
+    rnd = Round(
+        requests=(
+            whole("A", ["a", "b"]),
+            whole("B", ["a", "b"]),
+            powder("dust", ["c"], 1_000, 100),
+        ),
+        sources=(Source("a", 100), Source("b", 200), Source("c", 1_000)),
+        budget=700,
+    )
+    inst = Instance(rnd)
+    # Both units cannot take "a": they release 300 at least, which leaves 400 for "dust".
+    bound, pairs = _flow_bound(inst, [0, 1, 2])
+    assert bound == pytest.approx(1e-6 * (1 + 1 / 3) * 400)
+    assert pairs[2] == {2}
