@@ -2,9 +2,9 @@
 
 Every operation gets generated requests (valid and invalid ones) sent with the bearer token of a
 role drawn for each example, with path parameters that often name a real row of the world so that
-the request gets past "not found". Every answer must be no server error, carry the documented
-content type, and match the schema documented for its status; and an operation the permission table
-denies a role must never answer that role with success.
+the request gets past "not found". Every answer must be no server error, have a documented
+status and content type, and match the schema documented for its status; and an operation the
+permission table denies a role must never answer that role with success.
 """
 
 import itertools
@@ -19,6 +19,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from moonvault.api import api
@@ -80,6 +81,7 @@ def test_no_operation_fails_or_strays_from_its_documentation(case, world, creden
         response,
         checks=[
             not_a_server_error,
+            status_code_conformance,
             content_type_conformance,
             response_schema_conformance,
         ],

@@ -25,7 +25,7 @@ router = Router(tags=["accounts"])
 
 @router.get(
     "/me",
-    response=MeOut,
+    response=answers(200, MeOut),
     summary="The authenticated user and their roles",
     description="Who the bearer token or session stands for: their user id and every role they "
     "hold (`applicant`, `reviewer`, `curator`, `committee`, `administrator`); an "

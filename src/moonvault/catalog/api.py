@@ -56,7 +56,7 @@ class SampleQuery(Schema):
 
 @router.get(
     "/missions",
-    response=list[MissionOut],
+    response=answers(200, list[MissionOut], public=True),
     auth=None,
     summary="List missions",
     description="Every mission, by landing date, with its landing site, returned mass in µg and "
@@ -80,7 +80,7 @@ def mission_detail(request, code: str):
 
 @router.get(
     "/samples",
-    response=SamplePage,
+    response=answers(200, SamplePage, public=True),
     auth=None,
     summary="Search the sample catalog",
     description=(
@@ -126,7 +126,7 @@ def sample_detail(request, identifier: str):
 
 @router.get(
     "/samples/{identifier}/genealogy",
-    response=GenealogyOut,
+    response=answers(200, GenealogyOut, public=True),
     auth=None,
     summary="A sample's ancestors, children and number of descendants",
     description="The sample, its ancestors from the root down, its direct children and how "

@@ -3,6 +3,7 @@
 from ninja import Router
 
 from moonvault.catalog.selectors import sample_get
+from moonvault.core.api import answers
 from moonvault.custody import selectors
 from moonvault.custody.schemas import LedgerHeadOut, TimelineOut
 
@@ -11,7 +12,7 @@ router = Router(tags=["custody"])
 
 @router.get(
     "/samples/{identifier}/timeline",
-    response=TimelineOut,
+    response=answers(200, TimelineOut, public=True),
     auth=None,
     summary="A sample's custody events, oldest first",
     description="Every event of the sample's life in the ledger — received, split, weighed, "
@@ -28,7 +29,7 @@ def sample_timeline(request, identifier: str):
 
 @router.get(
     "/ledger/head",
-    response=LedgerHeadOut,
+    response=answers(200, LedgerHeadOut, public=True),
     auth=None,
     summary="The ledger's last event",
     description="The sequence number and hash of the newest custody event: publish or keep it "
