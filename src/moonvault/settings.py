@@ -60,7 +60,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "moonvault.core.middleware.NulRefusalMiddleware",
+    "moonvault.core.middleware.UnstorableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Outside everything that may refuse a request (CSRF, second factor, views), to record it.
     "moonvault.audit.middleware.RefusalAuditMiddleware",

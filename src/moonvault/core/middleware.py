@@ -1,15 +1,25 @@
-"""Text with a NUL character is refused before it reaches a view.
+"""Input that no database column can hold is refused before it reaches a view.
 
-No text column can hold NUL (PostgreSQL refuses it outright), so a query parameter, path or JSON
-string carrying one would otherwise fail deep in a query as a server error. Forms already refuse
-it field by field; this covers what reaches views and API handlers without a form.
+No text column can hold NUL (PostgreSQL refuses it outright), and no id or count is outside the
+64-bit integers (SQLite cannot even bind one), so a path, query parameter or JSON string carrying
+either would otherwise fail deep in a query as a server error. Forms already refuse them field by
+field; this covers what reaches views and API handlers without a form.
 """
 
 import json
+import re
 
 from django.http import HttpResponseBadRequest, JsonResponse
 
 NUL = "\x00"
+BIGINT = range(-(2**63), 2**63)
+
+
+def _out_of_range(value) -> bool:
+    if isinstance(value, str):
+        digits = value.removeprefix("-")
+        return digits.isdigit() and len(digits) > 18 and int(value) not in BIGINT
+    return isinstance(value, int) and value not in BIGINT
 
 
 def _holds_nul(value) -> bool:
@@ -38,16 +48,50 @@ def _field_with_nul(request) -> str | None:
     return None
 
 
-class NulRefusalMiddleware:
+def _holds_huge_number(value) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_huge_number(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_huge_number(v) for v in value)
+    return not isinstance(value, bool) and isinstance(value, int) and value not in BIGINT
+
+
+def _json_holds_huge_number(request) -> bool:
+    # Only a body with a run of 19 digits can hold one; the rest are let through unparsed.
+    if request.content_type != "application/json" or not re.search(rb"\d{19}", request.body):
+        return False
+    try:
+        return _holds_huge_number(json.loads(request.body))
+    except ValueError:
+        return False  # the API answers a body that is not JSON itself
+
+
+def _refusal(request, field: str, message: str):
+    if request.path.startswith("/api/"):
+        problem = {"field": field, "message": message}
+        return JsonResponse({"detail": message, "errors": [problem]}, status=400)
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+class UnstorableInputMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         field = _field_with_nul(request)
-        if field is None:
-            return self.get_response(request)
-        message = f"{field} contains a NUL character, which no text may hold"
-        if request.path.startswith("/api/"):
-            problem = {"field": field, "message": message}
-            return JsonResponse({"detail": message, "errors": [problem]}, status=400)
-        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        if field is not None:
+            return _refusal(
+                request, field, f"{field} contains a NUL character, which no text may hold"
+            )
+        for key, values in request.GET.lists():
+            if any(_out_of_range(v) for v in values):
+                return _refusal(request, key, f"{key} is a number out of range")
+        if _json_holds_huge_number(request):
+            return _refusal(request, "body", "body holds a number out of range")
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        for name, value in view_kwargs.items():
+            if _out_of_range(value):
+                return _refusal(request, name, f"{name} is a number out of range")
+        return None
