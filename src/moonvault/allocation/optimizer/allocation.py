@@ -14,12 +14,15 @@ funded set. Each decision is exact:
   proves "does not fit" (OR-Tools max flow);
 * repacking the component proves "fits": a min-cost flow that charges one loss per request and
   holds one back per source (enough for the splits of a forest-shaped flow), the same without
-  the reserve, and next-fit with splitting where each source is filled by a subset sum;
+  the reserve, and next-fit with splitting where each source is filled by a subset sum, in
+  source orders by free mass and then, for a bounded time, in seeded random orders;
 * a component whose funded requests left no room for a virtual request at some least mass
   (proven once by ``_close``) refuses every later request needing as much from its sources;
 * if neither the budget nor a cap can bind for any least-mass allocation of the component, the
   question is one for the sources alone: each component the unit touches is decided on its own,
-  by a bipartite matching (max flow) when it holds only whole units, else by a small MILP;
+  by a bipartite matching (max flow) when it holds only whole units, by source groupings
+  (``_grouped``) when it holds only divisible requests, else (or when those cannot decide) by a
+  small MILP;
 * when the sources can take the unit but the budget or a cap is in the way, the least total mass
   of the funded set with the unit is computed exactly when every divisible request sits at its
   least mass and whole units use samples no divisible request can use (a min-cost assignment of
@@ -47,12 +50,14 @@ small rounds, looks for fewer portions while holding the stage-2 objective withi
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
+from ortools.sat.python import cp_model
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
@@ -78,6 +83,11 @@ from .model import (
 )
 
 STAGE1_SHARE = 0.5
+# Shuffled packings tried before a MILP, and the share of a decision's time they may take.
+PACK_SEARCH_TRIES = 64
+PACK_SEARCH_SHARE = 0.1
+# Source groupings (see ``_grouped``) beyond which the grouped decision is not attempted.
+GROUPINGS_MAX = 2_000
 # Resolution of the subset sums in _pack_tight.
 _GRID = 100_000
 STAGE2_GAP = 1e-3
@@ -425,13 +435,14 @@ class _RankRule:
                 free[s] = 0
         return out, free, div
 
-    def _pack_tight(self, reqs: list[int], descending: bool):
+    def _pack_tight(self, reqs: list[int], descending: bool, rng: random.Random | None = None):
         """Next-fit with splitting, each source filled as far as possible by a subset sum.
 
         For components filled to within a few handling losses, where a flow splits too many
         requests: filling sources nearly exactly leaves at most one split per source. Sizes are
         rounded up and capacities down to a grid of at most ``_GRID`` steps, so what the subset
-        sum accepts always fits. A sufficient test only.
+        sum accepts always fits. Sources are visited by free mass, or in the order ``rng``
+        draws, which also shuffles which requests the subset sums pick. A sufficient test only.
         """
         inst = self.inst
         placed = self._place_whole_units(reqs)
@@ -445,8 +456,12 @@ class _RankRule:
         for r in div:
             out[r] = []
         srcs = sorted({s for r in div for s in elig[r]}, key=lambda s: int(free[s]))
+        if rng is not None:
+            rng.shuffle(srcs)
         for s in reversed(srcs) if descending else srcs:
             items = [r for r in rest if s in elig[r] and rest[r] + inst.loss <= free[s]]
+            if rng is not None:
+                rng.shuffle(items)
             cap = int(free[s])
             grid = max(1, -(-cap // _GRID))
             sizes = [-(-(rest[r] + inst.loss) // grid) for r in items]
@@ -471,6 +486,21 @@ class _RankRule:
                 free[s] -= part + inst.loss
                 rest[r] -= part
         return None if rest else out
+
+    def _pack_shuffled(self, reqs: list[int]):
+        """``_pack_tight`` in up to ``PACK_SEARCH_TRIES`` seeded random source and request
+        orders, for at most ``PACK_SEARCH_SHARE`` of a decision's time: tight components that
+        the fixed orders leave a few losses short often fit in another order. A sufficient test
+        only."""
+        rng = random.Random(len(reqs))
+        stop = time.perf_counter() + PACK_SEARCH_SHARE * self.decision_time
+        for _ in range(PACK_SEARCH_TRIES):
+            if time.perf_counter() > min(stop, self.deadline):
+                break
+            packed = self._pack_tight(reqs, False, rng)
+            if packed is not None:
+                return packed
+        return None
 
     def _fits_residual(self, comp: set[int], solution: dict[int, list[tuple[int, int]]]) -> bool:
         """Whether ``solution`` (replacing the allocation of ``comp``) keeps budget and caps."""
@@ -511,6 +541,7 @@ class _RankRule:
             lambda: self._pack(reqs, False),
             lambda: self._pack_tight(reqs, False),
             lambda: self._pack_tight(reqs, True),
+            lambda: self._pack_shuffled(reqs),
         ):
             packed = attempt()
             if packed is not None and self._fits_residual(comp, packed):
@@ -668,12 +699,89 @@ class _RankRule:
                 reqs |= self.members.get(root, set())
             if all(self.inst.whole[q] for q in reqs):
                 status, part = self._match_whole(sorted(reqs))
-            else:
+            elif any(self.inst.whole[q] for q in reqs):
                 status, part = self._solve(sorted(reqs), None, None, "none")
+            else:
+                status, part = self._grouped(sorted(reqs))
+                if status is None:
+                    status, part = self._solve(sorted(reqs), None, None, "none")
             if status != _FEASIBLE:
                 return status, None
             solution.update(part)
         return _FEASIBLE, solution
+
+    def _grouped(self, reqs: list[int]):
+        """Divisible requests on their component's fresh sources, decided through source groups.
+
+        In any packing, the requests and sources linked by portions form groups; a group of k
+        sources and m requests holds at least m + k - 1 portions, so it needs its requests'
+        least masses plus one loss each plus k - 1 more, and the groups of one packing merge at
+        most (free mass) / loss sources in all. Every grouping within that bound is tried in
+        turn, sources alone first: a CP-SAT model gives each request a group holding one of its
+        sources, within the groups' capacities. No grouping fitting proves the requests do not
+        fit. A fitting grouping is a packing outright when its groups are single sources;
+        larger groups are packed by a MILP on their own sources. Returns (status, solution),
+        status None when undecided in time: a tight component's MILP has many symmetric
+        packings to search, which this avoids.
+        """
+        inst = self.inst
+        srcs = sorted({int(s) for r in reqs for s in inst.usable(r)})
+        size = {r: inst.lower_mass(r) + inst.loss for r in reqs}
+        slack = int(inst.avail[srcs].sum()) - sum(size.values())
+        if slack < 0:
+            return _INFEASIBLE, None
+        groupings = _groupings(srcs, slack // inst.loss, GROUPINGS_MAX)
+        if groupings is None:
+            return None, None
+        usable = {r: set(map(int, inst.usable(r))) for r in reqs}
+        unsure = False
+        for grouping in groupings:
+            left = min(self.deadline, time.perf_counter() + self.decision_time)
+            left -= time.perf_counter()
+            if left <= 0:
+                return None, None
+            capacity = [int(inst.avail[g].sum()) - (len(g) - 1) * inst.loss for g in grouping]
+            options = {r: [i for i, g in enumerate(grouping) if usable[r] & set(g)] for r in reqs}
+            status, placed = _assign_to_groups(size, options, capacity, left)
+            if status == _TIMEOUT:
+                return None, None
+            if status == _INFEASIBLE:
+                continue
+            solution = self._pack_groups(grouping, placed, left)
+            if solution is not None:
+                return _FEASIBLE, solution
+            # The groups' own split rules (or a time-out) refused this one: try the others,
+            # but their failing no longer proves anything.
+            unsure = True
+        return (None, None) if unsure else (_INFEASIBLE, None)
+
+    def _pack_groups(self, grouping: list[list[int]], placed: dict[int, int], time_limit: float):
+        """Portions for requests placed in source groups: single sources take them whole, larger
+        groups are packed by a MILP on their own sources; None if one of those fails."""
+        inst = self.inst
+        solution = {}
+        for i, group in enumerate(grouping):
+            members = sorted(r for r, g in placed.items() if g == i)
+            if len(group) == 1:
+                solution.update({r: [(group[0], inst.lower_mass(r))] for r in members})
+                continue
+            if not members:
+                continue
+            model = build_model(
+                inst,
+                members,
+                {r: inst.lower_mass(r) for r in members},
+                None,
+                None,
+                "none",
+                allowed={r: set(group) for r in members},
+            )
+            self.milp_calls += 1
+            res = model.solve(time_limit, gap=0.05)
+            if res.x is None:
+                return None
+            solution.update(model.portions(res.x))
+        return solution
 
     def _match_whole(self, reqs: list[int]):
         """Whole units alone: a bipartite matching of units to samples (a max flow), exact."""
@@ -1328,6 +1436,58 @@ def _top_up(inst: Instance, alloc: dict[int, list[tuple[int, int]]]) -> None:
             used[s] += add
             usage[req.country] += add
         alloc[r] = [(s, m + g) for (s, m), (_, g) in zip(alloc[r], grown, strict=True)]
+
+
+def _groupings(sources: list[int], merges: int, most: int) -> list[list[list[int]]] | None:
+    """The partitions of ``sources`` into groups merging at most ``merges`` sources, fewest
+    merges first; None when there are more than ``most``."""
+    found: list[list[list[int]]] = []
+
+    def extend(i: int, groups: list[list[int]], merged: int) -> bool:
+        if i == len(sources):
+            found.append([list(g) for g in groups])
+            return len(found) <= most
+        groups.append([sources[i]])
+        if not extend(i + 1, groups, merged):
+            return False
+        groups.pop()
+        if merged < merges:
+            for g in groups:
+                g.append(sources[i])
+                if not extend(i + 1, groups, merged + 1):
+                    return False
+                g.pop()
+        return True
+
+    if not extend(0, [], 0):
+        return None
+    return sorted(found, key=len, reverse=True)
+
+
+def _assign_to_groups(
+    size: dict[int, int], options: dict[int, list[int]], capacity: list[int], time_limit: float
+) -> tuple[str, dict[int, int] | None]:
+    """Each request into one of its group options within the groups' capacities (CP-SAT)."""
+    if any(not o for o in options.values()):
+        return _INFEASIBLE, None
+    model = cp_model.CpModel()
+    chosen = {(r, i): model.new_bool_var(f"x{r}_{i}") for r, opts in options.items() for i in opts}
+    for r, opts in options.items():
+        model.add_exactly_one(chosen[r, i] for i in opts)
+    for i, cap in enumerate(capacity):
+        members = [(r, var) for (r, j), var in chosen.items() if j == i]
+        if members:
+            model.add(sum(size[r] * var for r, var in members) <= cap)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(time_limit, 0.05)
+    # One worker: the same answer on every run, and the second core left to the database.
+    solver.parameters.num_workers = 1
+    status = solver.solve(model)
+    if status == cp_model.INFEASIBLE:
+        return _INFEASIBLE, None
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return _TIMEOUT, None
+    return _FEASIBLE, {r: i for (r, i), var in chosen.items() if solver.value(var)}
 
 
 def solve_allocation(
