@@ -65,6 +65,7 @@ MIDDLEWARE = [
     # Outside everything that may refuse a request (CSRF, second factor, views), to record it.
     "moonvault.audit.middleware.RefusalAuditMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "moonvault.core.middleware.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

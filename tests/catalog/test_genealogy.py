@@ -59,6 +59,8 @@ def test_path_segments_are_base36_digits_padded_to_a_fixed_width():
     assert path_segment(35) == "000000z"
     assert path_segment(36) == "0000010"
     assert path_segment(LARGEST_ID) == "zzzzzzz"
+    with pytest.raises(ValueError, match="does not fit"):
+        path_segment(LARGEST_ID + 1)
 
 
 @given(st.lists(ids, min_size=1, max_size=20))

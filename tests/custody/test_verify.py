@@ -14,6 +14,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from hypothesis import given
+from hypothesis import strategies as st
 
 from moonvault.catalog.models import Form, Pool, Sample, State, path_segment
 from moonvault.catalog.services import (
@@ -381,6 +383,24 @@ def test_verify_stops_after_the_requested_number_of_problems(history):
 def test_the_fast_serialization_is_the_documented_json(values):
     documented = json.dumps(list(values), ensure_ascii=False, separators=(",", ":")).encode()
     assert chain.event_bytes(values) == documented
+
+
+@given(
+    st.dictionaries(
+        st.text(),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+            lambda inner: (
+                st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4)
+            ),
+            max_leaves=12,
+        ),
+        max_size=6,
+    )
+)
+def test_canonical_data_is_sorted_compact_json(data):
+    expected = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert chain.canonical_data(data) == (expected if data else "{}")
 
 
 def test_canonical_time_is_utc_whatever_the_zone_given():

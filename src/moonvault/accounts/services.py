@@ -6,6 +6,7 @@ import secrets
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from moonvault.accounts.models import ApiToken, Institution, Person, Role
@@ -28,14 +29,16 @@ def role_groups_ensure() -> None:
 def institution_create(*, name: str, country: str, ror: str = "", name_zh: str = "") -> Institution:
     country = country.strip().upper()
     if len(country) != 2 or not country.isalpha():
-        raise DomainError("country must be a two-letter ISO 3166 code", field="country")
+        raise DomainError(_("country must be a two-letter ISO 3166 code"), field="country")
     if not name.strip():
-        raise DomainError("name is required", field="name")
+        raise DomainError(_("name is required"), field="name")
     ror = validate_ror(ror) if ror.strip() else ""
     taken = Institution.objects.filter(ror=ror).exclude(name=name.strip(), country=country)
     if ror and taken.exists():
-        raise Conflict(f"ROR id {ror} belongs to another institution", field="ror")
-    institution, _ = Institution.objects.get_or_create(
+        raise Conflict(
+            _("ROR id %(ror)s belongs to another institution") % {"ror": ror}, field="ror"
+        )
+    institution, _created = Institution.objects.get_or_create(
         name=name.strip(), country=country, defaults={"ror": ror, "name_zh": name_zh}
     )
     return institution
@@ -55,13 +58,20 @@ def person_create(
     expertise: str = "",
 ) -> Person:
     if User.objects.filter(username=username).exists():
-        raise DomainError(f"user {username!r} exists already", field="username")
+        raise DomainError(
+            _("user %(username)s exists already") % {"username": repr(username)}, field="username"
+        )
     unknown = set(roles) - set(Role.values)
     if unknown:
-        raise DomainError(f"unknown role(s): {', '.join(sorted(unknown))}", field="roles")
+        raise DomainError(
+            _("unknown role(s): %(unknown)s") % {"unknown": ", ".join(sorted(unknown))},
+            field="roles",
+        )
     orcid = validate_orcid(orcid) if orcid.strip() else ""
     if orcid and Person.objects.filter(orcid=orcid).exists():
-        raise Conflict(f"ORCID iD {orcid} belongs to another person", field="orcid")
+        raise Conflict(
+            _("ORCID iD %(orcid)s belongs to another person") % {"orcid": orcid}, field="orcid"
+        )
     user = User.objects.create_user(
         username=username,
         password=password,
@@ -81,9 +91,12 @@ def person_create(
 def api_token_create(*, actor: User, name: str, scope: str = ApiToken.Scope.READ) -> str:
     """Returns the raw token once; only its digest is stored."""
     if scope not in ApiToken.Scope.values:
-        raise DomainError(f"scope must be one of {', '.join(ApiToken.Scope.values)}", field="scope")
+        raise DomainError(
+            _("scope must be one of %(values)s") % {"values": ", ".join(ApiToken.Scope.values)},
+            field="scope",
+        )
     if not name.strip():
-        raise DomainError("a token needs a name", field="name")
+        raise DomainError(_("a token needs a name"), field="name")
     raw = "mv_" + secrets.token_urlsafe(32)
     ApiToken.objects.create(
         user=actor, name=name.strip(), digest=token_digest(raw), prefix=raw[:8], scope=scope
@@ -96,7 +109,7 @@ def api_token_revoke(*, actor: User, token_id: int) -> None:
         revoked_at=timezone.now()
     )
     if not updated:
-        raise NotFound("no such active token", field="token_id")
+        raise NotFound(_("no such active token"), field="token_id")
 
 
 def second_factor_device(*, actor: User) -> TOTPDevice | None:
@@ -108,7 +121,7 @@ def second_factor_device(*, actor: User) -> TOTPDevice | None:
 def second_factor_enrolment_start(*, actor: User) -> TOTPDevice:
     """The unconfirmed authenticator to show as a QR code; the same one until it is confirmed."""
     if second_factor_device(actor=actor) is not None:
-        raise Conflict("an authenticator is enrolled already; ask an administrator to reset it")
+        raise Conflict(_("an authenticator is enrolled already; ask an administrator to reset it"))
     device = TOTPDevice.objects.filter(user=actor, confirmed=False).first()
     return device or TOTPDevice.objects.create(user=actor, name="authenticator", confirmed=False)
 
@@ -124,7 +137,7 @@ def second_factor_check(*, actor: User, code: str, request=None) -> TOTPDevice:
     if enrolling:
         device = TOTPDevice.objects.filter(user=actor, confirmed=False).first()
         if device is None:
-            raise NotFound("start the enrolment first", field="code")
+            raise NotFound(_("start the enrolment first"), field="code")
     if not device.verify_token(code):
         audit_record(
             kind=AuditEntry.Kind.SECOND_FACTOR,
@@ -133,7 +146,7 @@ def second_factor_check(*, actor: User, code: str, request=None) -> TOTPDevice:
             request=request,
         )
         raise DomainError(
-            "that code is not valid; wait for the next one and try again", field="code"
+            _("that code is not valid; wait for the next one and try again"), field="code"
         )
     with transaction.atomic():
         if enrolling:

@@ -11,6 +11,7 @@ from collections import defaultdict
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
@@ -145,9 +146,9 @@ def _call_for_allocation(actor, call_id: int) -> Call:
     require_role(actor, Role.COMMITTEE)
     call = Call.objects.select_for_update().filter(pk=call_id).first()
     if call is None:
-        raise NotFound(f"call {call_id} does not exist", field="call")
+        raise NotFound(_("call %(call_id)s does not exist") % {"call_id": call_id}, field="call")
     if call.status != CallStatus.RANKING:
-        raise Conflict("plans are made while the call is in ranking", field="status")
+        raise Conflict(_("plans are made while the call is in ranking"), field="status")
     return call
 
 
@@ -164,19 +165,23 @@ def plan_propose(
 ) -> AllocationPlan:
     call = _call_for_allocation(actor, call_id)
     if AllocationPlan.objects.filter(call=call, status=AllocationPlan.Status.APPLIED).exists():
-        raise Conflict("this call's plan is already applied", field="call")
+        raise Conflict(_("this call's plan is already applied"), field="call")
     for name, value in (("handling_loss_ug", handling_loss_ug), ("min_split_ug", min_split_ug)):
         check_mass(value, name, allow_zero=True)
     pinned, excluded = list(dict.fromkeys(pinned)), list(dict.fromkeys(excluded))
     known = set(RequestedItem.objects.filter(proposal__call=call).values_list("pk", flat=True))
     for name, ids in (("pinned", pinned), ("excluded", excluded)):
         if set(ids) - known:
-            raise DomainError(f"item {sorted(set(ids) - known)[0]} is not in this call", field=name)
+            raise DomainError(
+                _("item %(item_id)s is not in this call")
+                % {"item_id": sorted(set(ids) - known)[0]},
+                field=name,
+            )
     if set(pinned) & set(excluded):
-        raise DomainError("an item cannot be pinned and excluded", field="pinned")
+        raise DomainError(_("an item cannot be pinned and excluded"), field="pinned")
     items = _ranked_items(call, pinned, excluded)
     if not items:
-        raise Conflict("no ranked proposal has requested items", field="call")
+        raise Conflict(_("no ranked proposal has requested items"), field="call")
     result = solve_allocation(
         _build_round(call, items, handling_loss_ug, min_split_ug), time_limit=time_limit
     )
@@ -238,10 +243,13 @@ def plan_apply(*, actor, plan_id: int) -> list[Allocation]:
     require_role(actor, Role.COMMITTEE)
     plan = AllocationPlan.objects.select_for_update().filter(pk=plan_id).first()
     if plan is None:
-        raise NotFound(f"plan {plan_id} does not exist", field="plan")
+        raise NotFound(_("plan %(plan_id)s does not exist") % {"plan_id": plan_id}, field="plan")
     call = _call_for_allocation(actor, plan.call_id)
     if plan.status != AllocationPlan.Status.PROPOSED:
-        raise Conflict(f"the plan is {plan.get_status_display().lower()}", field="plan")
+        raise Conflict(
+            _("the plan is %(status)s") % {"status": plan.get_status_display().lower()},
+            field="plan",
+        )
     lines = list(
         PlanLine.objects.filter(outcome__plan=plan).select_related("outcome__item").order_by("pk")
     )
@@ -257,8 +265,11 @@ def plan_apply(*, actor, plan_id: int) -> list[Allocation]:
         mission = Mission.objects.get(pk=mission_id)
         if mass > mission_headroom(mission):
             raise Conflict(
-                f"applying the plan would take {mission.name} below its reserve of "
-                f"{mission.reserve_pct} %; propose the plan again",
+                _(
+                    "applying the plan would take %(name)s below its reserve of "
+                    "%(reserve_pct)s %%; propose the plan again"
+                )
+                % {"name": mission.name, "reserve_pct": mission.reserve_pct},
                 field="plan",
             )
     allocations = []
@@ -268,7 +279,8 @@ def plan_apply(*, actor, plan_id: int) -> list[Allocation]:
             sample = Sample.objects.get(pk=line.source_id)
             if sample.mass_ug != line.mass_ug:
                 raise Conflict(
-                    f"sample {sample.identifier} changed since the plan; propose it again",
+                    _("sample %(identifier)s changed since the plan; propose it again")
+                    % {"identifier": sample.identifier},
                     field="plan",
                 )
         else:
@@ -311,9 +323,9 @@ def plan_decide(*, actor, plan_id: int, comment: str = "") -> int:
     require_role(actor, Role.COMMITTEE)
     plan = AllocationPlan.objects.filter(pk=plan_id).first()
     if plan is None:
-        raise NotFound(f"plan {plan_id} does not exist", field="plan")
+        raise NotFound(_("plan %(plan_id)s does not exist") % {"plan_id": plan_id}, field="plan")
     if plan.status != AllocationPlan.Status.APPLIED:
-        raise Conflict("apply the plan before deciding from it", field="plan")
+        raise Conflict(_("apply the plan before deciding from it"), field="plan")
     approved: dict[int, dict[int, int]] = defaultdict(dict)
     reasons: dict[int, dict[int, str]] = defaultdict(dict)
     for outcome in plan.outcomes.select_related("item"):

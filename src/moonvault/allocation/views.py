@@ -1,6 +1,7 @@
 """The committee's plan page: propose (with pins and exclusions), apply, decide."""
 
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from moonvault.accounts.models import Role
@@ -23,7 +24,7 @@ def _whole_micrograms(request, name: str, default: int) -> int:
     if not text:
         return default
     if not text.isdigit():
-        raise DomainError("a whole number of micrograms", field=name)
+        raise DomainError(_("a whole number of micrograms"), field=name)
     return int(text)
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Institution, Role
 from moonvault.accounts.permissions import require_role
@@ -72,7 +73,7 @@ def call_list(*, viewer=None, status: str = "", mission: str = "", q: str = "") 
 def call_get(*, viewer=None, call_id: int) -> Call:
     call = call_list(viewer=viewer).filter(pk=call_id).first()
     if call is None:
-        raise NotFound(f"call {call_id} does not exist", field="call")
+        raise NotFound(_("call %(call_id)s does not exist") % {"call_id": call_id}, field="call")
     return call
 
 
@@ -86,7 +87,7 @@ def call_for_committee(*, actor, call_id: int) -> Call:
         .first()
     )
     if call is None:
-        raise NotFound(f"call {call_id} does not exist", field="call")
+        raise NotFound(_("call %(call_id)s does not exist") % {"call_id": call_id}, field="call")
     return call
 
 
@@ -96,23 +97,28 @@ def reviewers_by_id(*, ids: list[int], field: str = "reviewer_ids") -> list[User
     for user_id in ids:
         user = users.get(user_id)
         if user is None:
-            raise NotFound(f"user {user_id} does not exist", field=field)
+            raise NotFound(_("user %(user_id)s does not exist") % {"user_id": user_id}, field=field)
         if not user_has_role(user, Role.REVIEWER):
-            raise DomainError(f"user {user_id} is not a reviewer", field=field)
+            raise DomainError(
+                _("user %(user_id)s is not a reviewer") % {"user_id": user_id}, field=field
+            )
     return [users[i] for i in dict.fromkeys(ids)]
 
 
 def user_by_id(*, user_id: int, field: str = "user_id") -> User:
     user = User.objects.select_related("person__institution").filter(pk=user_id).first()
     if user is None or not user.is_active:
-        raise NotFound(f"user {user_id} does not exist", field=field)
+        raise NotFound(_("user %(user_id)s does not exist") % {"user_id": user_id}, field=field)
     return user
 
 
 def institution_by_id(*, institution_id: int, field: str = "institution_id") -> Institution:
     institution = Institution.objects.filter(pk=institution_id).first()
     if institution is None:
-        raise NotFound(f"institution {institution_id} does not exist", field=field)
+        raise NotFound(
+            _("institution %(institution_id)s does not exist") % {"institution_id": institution_id},
+            field=field,
+        )
     return institution
 
 
@@ -155,7 +161,7 @@ def call_outcome(*, viewer=None, call_id: int) -> CallOutcome:
     """
     call = call_get(viewer=viewer, call_id=call_id)
     if call.status not in OUTCOME_STATUSES:
-        raise Conflict("the outcome is published once the call is decided", field="call")
+        raise Conflict(_("the outcome is published once the call is decided"), field="call")
     received = list(
         call.proposals.filter(submitted_at__isnull=False).select_related("pi__person__institution")
     )
@@ -228,7 +234,10 @@ def proposal_for_applicant(*, actor, proposal_id: int) -> Proposal:
     """One of the actor's own proposals; any other is reported as absent."""
     proposal = proposals_of_applicant(actor=actor).filter(pk=proposal_id).first()
     if proposal is None:
-        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+        raise NotFound(
+            _("proposal %(proposal_id)s does not exist") % {"proposal_id": proposal_id},
+            field="proposal",
+        )
     return proposal
 
 
@@ -354,7 +363,11 @@ def call_ranking(*, actor, call_id: int) -> list[RankRow]:
 def proposal_in_call(*, call_id: int, proposal_id: int) -> None:
     """Refuse a proposal named under the wrong call in a request's path."""
     if not Proposal.objects.filter(pk=proposal_id, call_id=call_id).exists():
-        raise NotFound(f"proposal {proposal_id} is not part of call {call_id}", field="proposal_id")
+        raise NotFound(
+            _("proposal %(proposal_id)s is not part of call %(call_id)s")
+            % {"proposal_id": proposal_id, "call_id": call_id},
+            field="proposal_id",
+        )
 
 
 # --- the pages ---------------------------------------------------------------------------------
@@ -376,7 +389,10 @@ def proposal_for_committee(*, actor, proposal_id: int) -> Proposal:
         .first()
     )
     if proposal is None:
-        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+        raise NotFound(
+            _("proposal %(proposal_id)s does not exist") % {"proposal_id": proposal_id},
+            field="proposal",
+        )
     return proposal
 
 
@@ -388,5 +404,8 @@ def proposal_latest_version(*, proposal: Proposal) -> ProposalVersion | None:
 def user_by_username(*, username: str, field: str = "username") -> User:
     user = User.objects.select_related("person__institution").filter(username=username).first()
     if user is None or not user.is_active:
-        raise NotFound(f"there is no registered user {username!r}", field=field)
+        raise NotFound(
+            _("there is no registered user %(username)s") % {"username": repr(username)},
+            field=field,
+        )
     return user

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
@@ -66,23 +67,26 @@ def _check_lengths(model, **values: str) -> None:
     """Refuse text longer than its column holds, naming the field, before the database would."""
     for name, value in values.items():
         if not isinstance(value, str):
-            raise DomainError("must be text", field=name)
+            raise DomainError(_("must be text"), field=name)
         limit = model._meta.get_field(name).max_length
         if limit and len(value) > limit:
-            raise DomainError(f"at most {limit} characters", field=name)
+            raise DomainError(_("at most %(limit)s characters") % {"limit": limit}, field=name)
 
 
 def _call_locked(call_id: int) -> Call:
     call = Call.objects.select_for_update().filter(pk=call_id).first()
     if call is None:
-        raise NotFound(f"call {call_id} does not exist", field="call")
+        raise NotFound(_("call %(call_id)s does not exist") % {"call_id": call_id}, field="call")
     return call
 
 
 def _check_choices(values: list[str], choices, field: str) -> list[str]:
     unknown = [v for v in values if v not in choices.values]
     if unknown:
-        raise DomainError(f"unknown {field}: {', '.join(unknown)}", field=field)
+        raise DomainError(
+            _("unknown %(field)s: %(unknown)s") % {"field": field, "unknown": ", ".join(unknown)},
+            field=field,
+        )
     return list(dict.fromkeys(values))
 
 
@@ -112,24 +116,26 @@ def call_create(
 ) -> Call:
     require_role(actor, Role.COMMITTEE)
     if not title.strip():
-        raise DomainError("a call needs a title", field="title")
+        raise DomainError(_("a call needs a title"), field="title")
     _check_lengths(Call, title=title.strip(), title_zh=title_zh.strip())
     mission_rows = list(Mission.objects.filter(code__in=missions))
     missing = set(missions) - {m.code for m in mission_rows}
     if missing or not missions:
         raise DomainError(
-            f"unknown missions: {', '.join(sorted(missing))}" if missing else "offer a mission",
+            _("unknown missions: %(missing)s") % {"missing": ", ".join(sorted(missing))}
+            if missing
+            else _("offer a mission"),
             field="missions",
         )
     if not pools or not forms:
         raise DomainError(
-            "offer at least one pool and one form", field="pools" if not pools else "forms"
+            _("offer at least one pool and one form"), field="pools" if not pools else "forms"
         )
     check_mass(release_budget_ug, "release_budget_ug")
     check_mass(per_proposal_cap_ug, "per_proposal_cap_ug")
     if per_proposal_cap_ug > release_budget_ug:
         raise DomainError(
-            "the per-proposal cap must be positive and within the budget",
+            _("the per-proposal cap must be positive and within the budget"),
             field="per_proposal_cap_ug",
         )
     check_count(reviewers_per_proposal, "reviewers_per_proposal", low=1, high=20)
@@ -139,10 +145,10 @@ def call_create(
         check_count(country_share_cap_pct, "country_share_cap_pct", low=1, high=100)
     if not proposals_due.date() <= review_due <= decision_due:
         raise DomainError(
-            "dates must run: proposals due, then reviews due, then decision", field="review_due"
+            _("dates must run: proposals due, then reviews due, then decision"), field="review_due"
         )
     if intent_due and intent_due > proposals_due.date():
-        raise DomainError("the notice of intent is due before the proposals", field="intent_due")
+        raise DomainError(_("the notice of intent is due before the proposals"), field="intent_due")
     call = Call.objects.create(
         title=title.strip(),
         title_zh=title_zh.strip(),
@@ -179,7 +185,7 @@ def call_set_panel(*, actor, call_id: int, reviewers) -> Call:
         CallStatus.CLOSED,
         CallStatus.SCREENING,
     }:
-        raise Conflict("the panel is fixed once review has started", field="panel")
+        raise Conflict(_("the panel is fixed once review has started"), field="panel")
     call.panel.set(reviewers)
     return call
 
@@ -191,9 +197,10 @@ def call_transition(*, actor, call_id: int, to_status: str, reason: str = "") ->
     call = _call_locked(call_id)
     allowed = CALL_FLOW[CallStatus(call.status)]
     if to_status not in allowed:
-        nexts = ", ".join(str(s.label) for s in allowed) or "nothing"
+        nexts = ", ".join(str(s.label) for s in allowed) or _("nothing")
         raise Conflict(
-            f"a call that is {call.get_status_display().lower()} can only move to: {nexts}",
+            _("a call that is %(status)s can only move to: %(nexts)s")
+            % {"status": call.get_status_display().lower(), "nexts": nexts},
             field="status",
         )
     _check_transition_preconditions(call, CallStatus(to_status))
@@ -223,21 +230,25 @@ def call_transition(*, actor, call_id: int, to_status: str, reason: str = "") ->
 def _check_transition_preconditions(call: Call, to: CallStatus) -> None:
     proposals = call.proposals.exclude(status=ProposalStatus.WITHDRAWN)
     if to == CallStatus.OPEN and call.proposals_due <= timezone.now():
-        raise Conflict("the proposal deadline has passed; extend it first", field="proposals_due")
+        raise Conflict(
+            _("the proposal deadline has passed; extend it first"), field="proposals_due"
+        )
     if to == CallStatus.REVIEW:
         unscreened = proposals.filter(status=ProposalStatus.SUBMITTED).count()
         if unscreened:
             raise Conflict(
-                f"{unscreened} submitted proposal(s) still await a screening decision",
+                _("%(unscreened)s submitted proposal(s) still await a screening decision")
+                % {"unscreened": unscreened},
                 field="status",
             )
         if not call.panel.exists():
-            raise Conflict("the call has no review panel", field="panel")
+            raise Conflict(_("the call has no review panel"), field="panel")
     if to == CallStatus.RANKING:
         missing = reviews_missing(call=call)
         if missing:
             raise Conflict(
-                f"{len(missing)} assigned review(s) are not submitted yet", field="status"
+                _("%(count)s assigned review(s) are not submitted yet") % {"count": len(missing)},
+                field="status",
             )
         # Without a review a proposal would never be ranked, and so never decided.
         unassigned = proposals.filter(
@@ -245,12 +256,18 @@ def _check_transition_preconditions(call: Call, to: CallStatus) -> None:
         ).count()
         if unassigned:
             raise Conflict(
-                f"{unassigned} proposal(s) under review have no reviewer", field="status"
+                _("%(unassigned)s proposal(s) under review have no reviewer")
+                % {"unassigned": unassigned},
+                field="status",
             )
     if to == CallStatus.DECIDED:
         undecided = proposals.filter(status=ProposalStatus.RANKED).count()
         if undecided:
-            raise Conflict(f"{undecided} ranked proposal(s) have no decision yet", field="status")
+            raise Conflict(
+                _("%(undecided)s ranked proposal(s) have no decision yet")
+                % {"undecided": undecided},
+                field="status",
+            )
 
 
 @transaction.atomic
@@ -258,18 +275,20 @@ def call_extend_deadline(*, actor, call_id: int, proposals_due: datetime, reason
     require_role(actor, Role.COMMITTEE)
     call = _call_locked(call_id)
     if call.status not in {CallStatus.DRAFT, CallStatus.OPEN, CallStatus.CLOSED}:
-        raise Conflict("the deadline can no longer change", field="proposals_due")
+        raise Conflict(_("the deadline can no longer change"), field="proposals_due")
     if not reason.strip():
-        raise DomainError("an extension needs a reason", field="reason")
+        raise DomainError(_("an extension needs a reason"), field="reason")
     if proposals_due <= call.proposals_due:
         raise DomainError(
-            "the new deadline must be later than the current one", field="proposals_due"
+            _("the new deadline must be later than the current one"), field="proposals_due"
         )
     if proposals_due <= timezone.now():
         # Reopening on a past deadline would open a call that nobody can submit to.
-        raise DomainError("the new deadline has already passed", field="proposals_due")
+        raise DomainError(_("the new deadline has already passed"), field="proposals_due")
     if proposals_due.date() > call.review_due:
-        raise DomainError("the new deadline falls after the review deadline", field="proposals_due")
+        raise DomainError(
+            _("the new deadline falls after the review deadline"), field="proposals_due"
+        )
     previous = call.proposals_due
     call.proposals_due = proposals_due
     reopen = call.status == CallStatus.CLOSED
@@ -299,10 +318,14 @@ def _proposal_for_pi(actor, proposal_id: int, *, editable: bool = True) -> Propo
     )
     if proposal is None or proposal.pi_id != getattr(actor, "pk", None):
         # Someone else's proposal is reported as absent, so its existence does not leak.
-        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+        raise NotFound(
+            _("proposal %(proposal_id)s does not exist") % {"proposal_id": proposal_id},
+            field="proposal",
+        )
     if editable and proposal.status not in EDITABLE_STATUSES:
         raise Conflict(
-            f"the proposal is {proposal.get_status_display().lower()} and can no longer be edited",
+            _("the proposal is %(status)s and can no longer be edited")
+            % {"status": proposal.get_status_display().lower()},
             field="proposal",
         )
     return proposal
@@ -317,9 +340,9 @@ def proposal_create(*, actor, call_id: int, title: str = "") -> Proposal:
     require_role(actor, Role.APPLICANT)
     call = Call.objects.filter(pk=call_id).first()
     if call is None:
-        raise NotFound(f"call {call_id} does not exist", field="call")
+        raise NotFound(_("call %(call_id)s does not exist") % {"call_id": call_id}, field="call")
     if call.status != CallStatus.OPEN:
-        raise Conflict("the call is not open for proposals", field="call")
+        raise Conflict(_("the call is not open for proposals"), field="call")
     proposal = Proposal.objects.create(
         call=call, pi=actor, title=title.strip(), all_or_nothing=call.all_or_nothing_default
     )
@@ -334,7 +357,10 @@ def proposal_update(
     proposal = _proposal_for_pi(actor, proposal_id)
     unknown = set(fields) - set(PROPOSAL_TEXT_FIELDS)
     if unknown:
-        raise DomainError(f"unknown field {sorted(unknown)[0]}", field=sorted(unknown)[0])
+        raise DomainError(
+            _("unknown field %(unknown)s") % {"unknown": sorted(unknown)[0]},
+            field=sorted(unknown)[0],
+        )
     _check_lengths(Proposal, **fields)
     for name, value in fields.items():
         setattr(proposal, name, value)
@@ -363,15 +389,15 @@ def team_member_add(
         email = email or user.email
         institution = institution or (person.institution if person else None)
     if not name.strip():
-        raise DomainError("a team member needs a name", field="name")
+        raise DomainError(_("a team member needs a name"), field="name")
     if institution is not None:
         country = country or institution.country
         institution_name = institution_name or institution.name
     country = country.strip().upper()
     if len(country) != 2 or not country.isalpha():
-        raise DomainError("country must be a two-letter ISO 3166 code", field="country")
+        raise DomainError(_("country must be a two-letter ISO 3166 code"), field="country")
     if not institution_name.strip():
-        raise DomainError("name the team member's institution", field="institution_name")
+        raise DomainError(_("name the team member's institution"), field="institution_name")
     _check_lengths(
         TeamMember,
         name=name.strip(),
@@ -395,12 +421,12 @@ def method_add(
 ) -> Method:
     proposal = _proposal_for_pi(actor, proposal_id)
     if not technique.strip():
-        raise DomainError("name the technique", field="technique")
+        raise DomainError(_("name the technique"), field="technique")
     if len(technique.strip()) > Method._meta.get_field("technique").max_length:
-        raise DomainError("at most 200 characters", field="technique")
+        raise DomainError(_("at most 200 characters"), field="technique")
     check_mass(mass_ug, "mass_ug", allow_zero=True)
     if destructive and mass_ug == 0:
-        raise DomainError("a destructive technique consumes some mass", field="mass_ug")
+        raise DomainError(_("a destructive technique consumes some mass"), field="mass_ug")
     return Method.objects.create(
         proposal=proposal, technique=technique.strip(), destructive=destructive, mass_ug=mass_ug
     )
@@ -428,52 +454,67 @@ def item_add(
         )
         if sample is None:
             raise NotFound(
-                f"sample {sample_identifier!r} does not exist", field="sample_identifier"
+                _("sample %(sample_identifier)s does not exist")
+                % {"sample_identifier": repr(sample_identifier)},
+                field="sample_identifier",
             )
         mission_row, pool, form = sample.mission, sample.pool, sample.form
     else:
         mission_row = Mission.objects.filter(code=mission).first()
         if mission_row is None:
-            raise NotFound(f"mission {mission!r} does not exist", field="mission")
+            raise NotFound(
+                _("mission %(mission)s does not exist") % {"mission": repr(mission)},
+                field="mission",
+            )
         if pool not in Pool.values:
-            raise DomainError(f"{pool!r} is not a purpose pool", field="pool")
+            raise DomainError(
+                _("%(pool)s is not a purpose pool") % {"pool": repr(pool)}, field="pool"
+            )
         if form not in Form.values:
-            raise DomainError(f"{form!r} is not a sample form", field="form")
+            raise DomainError(
+                _("%(form)s is not a sample form") % {"form": repr(form)}, field="form"
+            )
     call = proposal.call
     if not call.missions.filter(pk=mission_row.pk).exists():
-        raise DomainError(f"the call does not offer {mission_row.name}", field="mission")
+        raise DomainError(
+            _("the call does not offer %(name)s") % {"name": mission_row.name}, field="mission"
+        )
     if pool not in call.pools:
-        raise DomainError("the call does not offer that purpose pool", field="pool")
+        raise DomainError(_("the call does not offer that purpose pool"), field="pool")
     if form not in call.forms:
-        raise DomainError("the call does not offer that sample form", field="form")
+        raise DomainError(_("the call does not offer that sample form"), field="form")
     check_mass(requested_mass_ug, "requested_mass_ug", allow_zero=True)
     check_mass(minimum_mass_ug, "minimum_mass_ug", allow_zero=True)
     check_count(units, "units", high=MAX_UNITS)
     if form in DIVISIBLE_FORMS:
         if requested_mass_ug <= 0:
-            raise DomainError("request a mass greater than zero", field="requested_mass_ug")
+            raise DomainError(_("request a mass greater than zero"), field="requested_mass_ug")
         if not 0 < minimum_mass_ug <= requested_mass_ug:
             raise DomainError(
-                "the minimum useful mass is above zero and at most the requested mass",
+                _("the minimum useful mass is above zero and at most the requested mass"),
                 field="minimum_mass_ug",
             )
         if requested_mass_ug > call.per_proposal_cap_ug:
             raise DomainError(
-                "the request exceeds the call's per-proposal cap", field="requested_mass_ug"
+                _("the request exceeds the call's per-proposal cap"), field="requested_mass_ug"
             )
         if units:
-            raise DomainError("divisible forms are requested by mass, not units", field="units")
+            raise DomainError(_("divisible forms are requested by mass, not units"), field="units")
     else:
         if units < 1:
-            raise DomainError("whole-unit forms are requested as a number of units", field="units")
+            raise DomainError(
+                _("whole-unit forms are requested as a number of units"), field="units"
+            )
         for name, value in (
             ("requested_mass_ug", requested_mass_ug),
             ("minimum_mass_ug", minimum_mass_ug),
         ):
             if value:
-                raise DomainError("whole-unit forms are requested by units, not mass", field=name)
+                raise DomainError(
+                    _("whole-unit forms are requested by units, not mass"), field=name
+                )
         if sample is not None and units != 1:
-            raise DomainError("a named sample is one unit", field="units")
+            raise DomainError(_("a named sample is one unit"), field="units")
         requested_mass_ug = minimum_mass_ug = sample.mass_ug if sample else 0
     return RequestedItem.objects.create(
         proposal=proposal,
@@ -519,10 +560,14 @@ def proposal_part_remove(*, actor, proposal_id: int, part: str, part_id: int) ->
     proposal = _proposal_for_pi(actor, proposal_id)
     model = PART_MODELS.get(part)
     if model is None:
-        raise DomainError(f"unknown part {part!r}", field="part")
-    deleted, _ = model.objects.filter(proposal=proposal, pk=part_id).delete()
+        raise DomainError(_("unknown part %(part)s") % {"part": repr(part)}, field="part")
+    deleted, _count = model.objects.filter(proposal=proposal, pk=part_id).delete()
     if not deleted:
-        raise NotFound(f"{part} {part_id} is not part of this proposal", field="part_id")
+        raise NotFound(
+            _("%(part)s %(part_id)s is not part of this proposal")
+            % {"part": part, "part_id": part_id},
+            field="part_id",
+        )
 
 
 def proposal_problems(proposal: Proposal) -> list[tuple[str, str]]:
@@ -531,15 +576,15 @@ def proposal_problems(proposal: Proposal) -> list[tuple[str, str]]:
     for name in ("title", "abstract", "science_case", "data_sharing_plan"):
         if not getattr(proposal, name).strip():
             label = Proposal._meta.get_field(name).verbose_name
-            problems.append((name, f"{label} is required"))
+            problems.append((name, _("%(label)s is required") % {"label": label}))
     if not proposal.methods.exists():
-        problems.append(("methods", "describe at least one method"))
+        problems.append(("methods", _("describe at least one method")))
     if not proposal.items.exists():
-        problems.append(("items", "request at least one sample item"))
+        problems.append(("items", _("request at least one sample item")))
     destructive = sum(m.mass_ug for m in proposal.methods.all() if m.destructive)
     requested = sum(i.requested_mass_ug for i in proposal.items.all())
     if destructive > requested:
-        problems.append(("methods", "destructive methods need more mass than is requested"))
+        problems.append(("methods", _("destructive methods need more mass than is requested")))
     return problems
 
 
@@ -578,11 +623,11 @@ def proposal_submit(*, actor, proposal_id: int) -> Proposal:
     # review starts; anything else must meet the deadline.
     returned = proposal.status == ProposalStatus.RETURNED and call.status in RESUBMISSION_STATUSES
     if not returned and (call.status != CallStatus.OPEN or now >= call.proposals_due):
-        raise Conflict("the call's deadline has passed; submissions are closed", field="call")
+        raise Conflict(_("the call's deadline has passed; submissions are closed"), field="call")
     problems = proposal_problems(proposal)
     if problems:
         raise DomainError(
-            "the proposal is incomplete",
+            _("the proposal is incomplete"),
             problems=[FieldProblem(f, m) for f, m in problems],
         )
     number = proposal.versions.count() + 1
@@ -605,7 +650,7 @@ def proposal_submit(*, actor, proposal_id: int) -> Proposal:
 def proposal_withdraw(*, actor, proposal_id: int, reason: str = "") -> Proposal:
     proposal = _proposal_for_pi(actor, proposal_id, editable=False)
     if proposal.status in DECIDED_STATUSES or proposal.status == ProposalStatus.WITHDRAWN:
-        raise Conflict("a decided or withdrawn proposal cannot be withdrawn", field="proposal")
+        raise Conflict(_("a decided or withdrawn proposal cannot be withdrawn"), field="proposal")
     proposal.status = ProposalStatus.WITHDRAWN
     proposal.save(update_fields=["status", "updated_at"])
     _record(proposal, "withdrawn", actor, reason)
@@ -621,7 +666,10 @@ def _proposal_for_committee(actor, proposal_id: int) -> Proposal:
         .first()
     )
     if proposal is None:
-        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+        raise NotFound(
+            _("proposal %(proposal_id)s does not exist") % {"proposal_id": proposal_id},
+            field="proposal",
+        )
     return proposal
 
 
@@ -630,9 +678,9 @@ def proposal_return(*, actor, proposal_id: int, reason: str) -> Proposal:
     """The committee sends a submitted proposal back to its PI for changes."""
     proposal = _proposal_for_committee(actor, proposal_id)
     if proposal.status != ProposalStatus.SUBMITTED:
-        raise Conflict("only a submitted, unscreened proposal can be returned", field="proposal")
+        raise Conflict(_("only a submitted, unscreened proposal can be returned"), field="proposal")
     if not reason.strip():
-        raise DomainError("say what must change", field="reason")
+        raise DomainError(_("say what must change"), field="reason")
     proposal.status = ProposalStatus.RETURNED
     proposal.save(update_fields=["status", "updated_at"])
     _record(proposal, "returned", actor, reason)
@@ -701,13 +749,13 @@ def call_screen(*, actor, call_id: int) -> list[Screening]:
     require_role(actor, Role.COMMITTEE)
     call = _call_locked(call_id)
     if call.status != CallStatus.SCREENING:
-        raise Conflict("the call is not in eligibility screening", field="status")
+        raise Conflict(_("the call is not in eligibility screening"), field="status")
     results = []
     for proposal in call.proposals.filter(status=ProposalStatus.SUBMITTED).select_related(
         "pi__person"
     ):
         checks = eligibility_checks(proposal)
-        screening, _ = Screening.objects.update_or_create(
+        screening, _created = Screening.objects.update_or_create(
             proposal=proposal,
             defaults={"checks": checks, "automatic_eligible": all(c["passed"] for c in checks)},
         )
@@ -722,12 +770,12 @@ def proposal_screen_decide(
     """A committee member confirms or overrides the automatic result; an override needs a reason."""
     proposal = _proposal_for_committee(actor, proposal_id)
     if proposal.call.status != CallStatus.SCREENING or proposal.status != ProposalStatus.SUBMITTED:
-        raise Conflict("this proposal is not awaiting screening", field="proposal")
+        raise Conflict(_("this proposal is not awaiting screening"), field="proposal")
     screening = Screening.objects.filter(proposal=proposal).first()
     if screening is None:
-        raise Conflict("run the automatic checks first", field="proposal")
+        raise Conflict(_("run the automatic checks first"), field="proposal")
     if eligible != screening.automatic_eligible and not reason.strip():
-        raise DomainError("overriding the automatic result needs a reason", field="reason")
+        raise DomainError(_("overriding the automatic result needs a reason"), field="reason")
     screening.eligible = eligible
     screening.decided_by = actor
     screening.decided_at = timezone.now()
@@ -763,13 +811,14 @@ def proposal_decide(
     decidable = DECIDED_STATUSES | {ProposalStatus.RANKED}
     if proposal.call.status != CallStatus.RANKING or proposal.status not in decidable:
         raise Conflict(
-            "decisions are taken on ranked proposals of a call in ranking", field="proposal"
+            _("decisions are taken on ranked proposals of a call in ranking"), field="proposal"
         )
     items = list(proposal.items.all())
     unknown = set(approved) - {i.pk for i in items}
     if unknown:
         raise DomainError(
-            f"item {sorted(unknown)[0]} is not part of this proposal", field="approved"
+            _("item %(unknown)s is not part of this proposal") % {"unknown": sorted(unknown)[0]},
+            field="approved",
         )
     rows, full, none = [], True, True
     for item in items:
@@ -778,18 +827,22 @@ def proposal_decide(
         ceiling = item.units if whole else item.requested_mass_ug
         field = f"approved.{item.pk}"
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= ceiling:
-            raise DomainError(f"approve between 0 and {ceiling}", field=field)
+            raise DomainError(
+                _("approve between 0 and %(ceiling)s") % {"ceiling": ceiling}, field=field
+            )
         if not whole and 0 < amount < item.minimum_mass_ug:
-            raise DomainError("below the item's minimum useful mass", field=field)
+            raise DomainError(_("below the item's minimum useful mass"), field=field)
         cut = amount < ceiling
         if cut and not reasons.get(item.pk, "").strip():
-            raise DomainError("a cut or declined item needs a reason", field=f"reasons.{item.pk}")
+            raise DomainError(
+                _("a cut or declined item needs a reason"), field=f"reasons.{item.pk}"
+            )
         full &= not cut
         none &= amount == 0
         rows.append((item, amount, whole, reasons.get(item.pk, "").strip()))
     if proposal.all_or_nothing and not full and not none:
         raise DomainError(
-            "an all-or-nothing proposal is approved whole or declined", field="approved"
+            _("an all-or-nothing proposal is approved whole or declined"), field="approved"
         )
     outcome = (
         ProposalStatus.APPROVED

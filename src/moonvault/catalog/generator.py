@@ -122,9 +122,8 @@ def generate(
 
     Everything goes in one transaction, written every `batch_events` events so that memory stays
     bounded; an interrupted run adds nothing. When the run at least doubles the inventory, the
-    writer drops the secondary indexes and builds them again in one sort each, and on PostgreSQL
-    the foreign keys of samples and events are dropped and added back, which checks each of them
-    with one join instead of one lookup per row.
+    writer drops the secondary indexes (and on PostgreSQL the foreign keys) of samples and events
+    and builds them again in one pass each.
     """
     rng = random.Random(seed)
     missions = _missions()
@@ -135,7 +134,6 @@ def generate(
     clock = [EPOCH]
     tree_no = 0
     try:
-        foreign_keys = _foreign_keys_drop() if bulk else []
         while report.samples < samples:
             tree_no += 1
             mission = missions[tree_no % len(missions)]
@@ -147,8 +145,6 @@ def generate(
                 writer.flush()
                 if progress:
                     progress(report.samples, writer.total_events)
-        writer.flush()
-        _foreign_keys_add(foreign_keys)
         writer.close()
     except BaseException:
         writer.abort()
@@ -157,32 +153,6 @@ def generate(
         _refresh_statistics()
     report.events = writer.total_events
     return report
-
-
-_BULK_TABLES = (Sample._meta.db_table, CustodyEvent._meta.db_table)
-
-
-def _foreign_keys_drop() -> list[tuple[str, str, str]]:
-    """Drop the foreign keys of samples and events; returns what `_foreign_keys_add` needs."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
-            "FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)",
-            [list(_BULK_TABLES)],
-        )
-        keys = cursor.fetchall()
-        # PostgreSQL alters no table with foreign-key checks still queued in the transaction.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for table, name, _ in keys:
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    return keys
-
-
-def _foreign_keys_add(keys: list[tuple[str, str, str]]) -> None:
-    with connection.cursor() as cursor:
-        for table, name, definition in keys:
-            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
 
 def _refresh_statistics() -> None:

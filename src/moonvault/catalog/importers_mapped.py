@@ -69,9 +69,12 @@ def refusal(row: int, column: str | None, why: str, *, word: str = "row") -> Fie
     return FieldProblem(column, f"{where}: {why}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RootRow:
-    """One returned sample to receive, and the display samples split from it."""
+    """One returned sample to receive, and the display samples split from it.
+
+    Not frozen: a frozen dataclass sets each field through object.__setattr__, which a large
+    import pays for on every row."""
 
     row: int
     identifier: str
@@ -181,8 +184,10 @@ def _counters_bump(new: list[tuple[str, Mission]]) -> None:
     """Keep later splits from reusing an Apollo split number the file already gave."""
     highest: dict[str, int] = {}
     for identifier, mission in new:
+        if mission.id_convention != IdConvention.APOLLO:
+            continue
         generic, comma, split = identifier.partition(",")
-        if comma and split.isdigit() and mission.id_convention == IdConvention.APOLLO:
+        if comma and split.isdigit():
             highest[generic] = max(highest.get(generic, 0), int(split))
     for prefix, last in highest.items():
         counter, _ = IdentifierCounter.objects.select_for_update().get_or_create(prefix=prefix)
@@ -304,7 +309,7 @@ def _check(
                         word=word,
                     )
                 )
-            elif any(d in existing for d in r.displays):
+            elif r.displays and any(d in existing for d in r.displays):
                 shown = next(d for d in r.displays if d in existing)
                 problems.append(
                     refusal(

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from moonvault.catalog.facets import DIMENSIONS, facet_counts, facet_table_counts
 from moonvault.catalog.models import (
@@ -48,23 +49,28 @@ class SampleFilters:
 
     def validate(self) -> "SampleFilters":
         if len(self.text.strip()) > TEXT_MAX:
-            raise DomainError(f"the text is longer than {TEXT_MAX} characters", field="text")
+            raise DomainError(
+                _("the text is longer than %(text_max)s characters") % {"text_max": TEXT_MAX},
+                field="text",
+            )
         for name, choices in (("form", Form), ("pool", Pool), ("state", State)):
             value = getattr(self, name)
             if value and value not in choices.values:
                 raise DomainError(
-                    f"{value!r} is not one of: {', '.join(choices.values)}", field=name
+                    _("%(value)s is not one of: %(values)s")
+                    % {"value": repr(value), "values": ", ".join(choices.values)},
+                    field=name,
                 )
         for name in ("mass_min_ug", "mass_max_ug"):
             value = getattr(self, name)
             if value is not None and value < 0:
-                raise DomainError("mass must not be negative", field=name)
+                raise DomainError(_("mass must not be negative"), field=name)
         if (
             self.mass_min_ug is not None
             and self.mass_max_ug is not None
             and self.mass_min_ug > self.mass_max_ug
         ):
-            raise DomainError("mass_min_ug is above mass_max_ug", field="mass_min_ug")
+            raise DomainError(_("mass_min_ug is above mass_max_ug"), field="mass_min_ug")
         return self
 
 
@@ -75,14 +81,18 @@ def mission_list() -> QuerySet[Mission]:
 def mission_get(*, code: str) -> Mission:
     mission = mission_list().filter(code=code).first()
     if mission is None:
-        raise NotFound(f"mission {code!r} does not exist", field="code")
+        raise NotFound(_("mission %(code)s does not exist") % {"code": repr(code)}, field="code")
     return mission
 
 
 def sample_search(*, filters: SampleFilters, sort: str = "identifier") -> QuerySet[Sample]:
     filters.validate()
     if sort not in SORTS:
-        raise DomainError(f"{sort!r} is not one of: {', '.join(SORTS)}", field="sort")
+        raise DomainError(
+            _("%(sort)s is not one of: %(sorts)s")
+            % {"sort": repr(sort), "sorts": ", ".join(SORTS)},
+            field="sort",
+        )
     return _filtered(filters).select_related("mission", "location").order_by(*SORTS[sort])
 
 
@@ -226,7 +236,10 @@ def sample_get(*, identifier: str) -> Sample:
         .first()
     )
     if sample is None:
-        raise NotFound(f"sample {identifier!r} does not exist", field="identifier")
+        raise NotFound(
+            _("sample %(identifier)s does not exist") % {"identifier": repr(identifier)},
+            field="identifier",
+        )
     return sample
 
 
@@ -251,5 +264,7 @@ def sample_children(*, sample: Sample) -> QuerySet[Sample]:
 def location_get(*, code: str) -> StorageLocation:
     location = StorageLocation.objects.filter(code=code).first()
     if location is None:
-        raise NotFound(f"storage location {code!r} does not exist", field="location")
+        raise NotFound(
+            _("storage location %(code)s does not exist") % {"code": repr(code)}, field="location"
+        )
     return location

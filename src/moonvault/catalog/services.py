@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from moonvault.catalog.models import (
     HELD_IN_STORAGE,
@@ -76,7 +77,11 @@ def _creation_data(sample: Sample) -> dict:
 
 def _check_choice(value: str, choices, field: str) -> str:
     if value not in choices.values:
-        raise DomainError(f"{value!r} is not one of: {', '.join(choices.values)}", field=field)
+        raise DomainError(
+            _("%(value)s is not one of: %(values)s")
+            % {"value": repr(value), "values": ", ".join(choices.values)},
+            field=field,
+        )
     return value
 
 
@@ -88,7 +93,9 @@ def _locked_sample(sample_id: int, field: str = "sample") -> Sample:
         .first()
     )
     if sample is None:
-        raise NotFound(f"sample {sample_id} does not exist", field=field)
+        raise NotFound(
+            _("sample %(sample_id)s does not exist") % {"sample_id": sample_id}, field=field
+        )
     return sample
 
 
@@ -134,16 +141,19 @@ def _check_identifier(
     """`in_use`: identifiers already looked up in the database, or None to look this one up."""
     identifier = identifier.strip()
     if not identifier:
-        raise DomainError("identifier is required", field=field)
+        raise DomainError(_("identifier is required"), field=field)
     if len(identifier) > IDENTIFIER_MAX or any(c.isspace() for c in identifier):
         raise DomainError(
-            f"identifier must be at most {IDENTIFIER_MAX} characters without spaces", field=field
+            _("identifier must be at most %(identifier_max)s characters without spaces")
+            % {"identifier_max": IDENTIFIER_MAX},
+            field=field,
         )
     if not (identifier.isascii() and identifier.isprintable()):
         # Look-alike letters, invisible and right-to-left marks would let two identifiers read
         # the same; NUL is refused by PostgreSQL. Every catalog convention is plain ASCII.
         raise DomainError(
-            f"identifier {identifier!r} must be printable ASCII (letters, digits, punctuation)",
+            _("identifier %(identifier)s must be printable ASCII (letters, digits, punctuation)")
+            % {"identifier": repr(identifier)},
             field=field,
         )
     in_database = (
@@ -152,7 +162,10 @@ def _check_identifier(
         else Sample.objects.filter(identifier=identifier).exists()
     )
     if identifier in taken or in_database:
-        raise Conflict(f"identifier {identifier!r} is already in use", field=field)
+        raise Conflict(
+            _("identifier %(identifier)s is already in use") % {"identifier": repr(identifier)},
+            field=field,
+        )
     return identifier
 
 
@@ -162,7 +175,9 @@ def _check_igsn(text: str, field: str, taken: set[str]) -> str:
         return ""
     igsn = normalize_igsn(text, field=field)
     if igsn in taken or Sample.objects.filter(igsn=igsn).exists():
-        raise Conflict(f"IGSN {igsn} is already given to another sample", field=field)
+        raise Conflict(
+            _("IGSN %(igsn)s is already given to another sample") % {"igsn": igsn}, field=field
+        )
     taken.add(igsn)
     return igsn
 
@@ -197,7 +212,7 @@ def samples_receive(
             _check_choice(new.pool, Pool, prefix + "pool")
             if new.location is None:
                 raise DomainError(
-                    "a received sample needs a storage location", field=prefix + "location"
+                    _("a received sample needs a storage location"), field=prefix + "location"
                 )
         for new in samples:
             split = _apollo_split_number(new.identifier.strip())
@@ -254,7 +269,7 @@ def sample_split(
 ) -> list[Sample]:
     """Take portions from a sample. Children plus the handling loss equal the mass taken."""
     if not children:
-        raise DomainError("a split needs at least one child", field="children")
+        raise DomainError(_("a split needs at least one child"), field="children")
     check_mass(loss_ug, "loss_ug", allow_zero=True)
     for i, child in enumerate(children):
         check_mass(child.mass_ug, f"children[{i}].mass_ug")
@@ -267,20 +282,30 @@ def sample_split(
         parent = _locked_sample(sample_id)
         if parent.state not in SPLITTABLE_STATES:
             raise Conflict(
-                f"sample {parent.identifier} is {parent.get_state_display().lower()} and cannot be "
-                "split",
+                _("sample %(identifier)s is %(state)s and cannot be split")
+                % {"identifier": parent.identifier, "state": parent.get_state_display().lower()},
                 field="sample",
             )
         if parent.depth + 1 >= MAX_DEPTH:
             raise Conflict(
-                f"{parent.identifier} is {parent.depth} splits deep; the genealogy holds "
-                f"{MAX_DEPTH} levels",
+                _(
+                    "%(identifier)s is %(depth)s splits deep; the genealogy holds "
+                    "%(max_depth)s levels"
+                )
+                % {"identifier": parent.identifier, "depth": parent.depth, "max_depth": MAX_DEPTH},
                 field="sample",
             )
         if taken_mass > parent.mass_ug:
             raise Conflict(
-                f"children and handling loss ({taken_mass} µg) exceed the mass of "
-                f"{parent.identifier} ({parent.mass_ug} µg)",
+                _(
+                    "children and handling loss (%(taken_mass)s µg) exceed the mass of "
+                    "%(identifier)s (%(mass_ug)s µg)"
+                )
+                % {
+                    "taken_mass": taken_mass,
+                    "identifier": parent.identifier,
+                    "mass_ug": parent.mass_ug,
+                },
                 field="children",
             )
         taken_ids: set[str] = set()
@@ -348,13 +373,13 @@ def sample_weigh(*, actor, sample_id: int, measured_ug: int, reason: str = "") -
         sample = _locked_sample(sample_id)
         if sample.state not in WEIGHABLE_STATES:
             raise Conflict(
-                f"sample {sample.identifier} is {sample.get_state_display().lower()} and cannot be "
-                "weighed",
+                _("sample %(identifier)s is %(state)s and cannot be weighed")
+                % {"identifier": sample.identifier, "state": sample.get_state_display().lower()},
                 field="sample",
             )
         delta = measured_ug - sample.mass_ug
         if delta and not reason.strip():
-            raise DomainError("a weighing that changes the mass needs a reason", field="reason")
+            raise DomainError(_("a weighing that changes the mass needs a reason"), field="reason")
         head = ledger_lock()
         sample.mass_ug = measured_ug
         sample.save(update_fields=["mass_ug", "updated_at"])
@@ -379,16 +404,22 @@ def sample_move(*, actor, sample_id: int, location_code: str, reason: str = "") 
         sample = _locked_sample(sample_id)
         location = StorageLocation.objects.filter(code=location_code).first()
         if location is None:
-            raise NotFound(f"storage location {location_code!r} does not exist", field="location")
+            raise NotFound(
+                _("storage location %(location_code)s does not exist")
+                % {"location_code": repr(location_code)},
+                field="location",
+            )
         if sample.state not in HELD_IN_STORAGE:
             raise Conflict(
-                f"sample {sample.identifier} is {sample.get_state_display().lower()}, not in "
-                "storage, and cannot be moved",
+                _("sample %(identifier)s is %(state)s, not in storage, and cannot be moved")
+                % {"identifier": sample.identifier, "state": sample.get_state_display().lower()},
                 field="sample",
             )
         if location.pk == sample.location_id:
             raise Conflict(
-                f"sample {sample.identifier} is already in {location.code}", field="location"
+                _("sample %(identifier)s is already in %(code)s")
+                % {"identifier": sample.identifier, "code": location.code},
+                field="location",
             )
         head = ledger_lock()
         sample.location = location
@@ -409,18 +440,23 @@ def sample_consume(
     """Record mass used up by a destructive analysis."""
     check_mass(mass_ug, "mass_ug")
     if not technique.strip():
-        raise DomainError("name the analytical technique", field="technique")
+        raise DomainError(_("name the analytical technique"), field="technique")
     with transaction.atomic():
         sample = _locked_sample(sample_id)
         if sample.state not in CONSUMABLE_STATES:
             raise Conflict(
-                f"sample {sample.identifier} is {sample.get_state_display().lower()} and cannot be "
-                "consumed",
+                _("sample %(identifier)s is %(state)s and cannot be consumed")
+                % {"identifier": sample.identifier, "state": sample.get_state_display().lower()},
                 field="sample",
             )
         if mass_ug > sample.mass_ug:
             raise Conflict(
-                f"cannot consume {mass_ug} µg: {sample.identifier} holds {sample.mass_ug} µg",
+                _("cannot consume %(mass_ug)s µg: %(identifier)s holds %(held_ug)s µg")
+                % {
+                    "mass_ug": mass_ug,
+                    "identifier": sample.identifier,
+                    "held_ug": sample.mass_ug,
+                },
                 field="mass_ug",
             )
         head = ledger_lock()
@@ -448,12 +484,13 @@ def sample_consume(
 def sample_mark_lost(*, actor, sample_id: int, reason: str) -> Sample:
     """A sample that cannot be found keeps its last known mass, accounted as lost."""
     if not reason.strip():
-        raise DomainError("say how the sample was lost", field="reason")
+        raise DomainError(_("say how the sample was lost"), field="reason")
     with transaction.atomic():
         sample = _locked_sample(sample_id)
         if sample.state in {State.LOST, State.CONSUMED}:
             raise Conflict(
-                f"sample {sample.identifier} is already {sample.get_state_display().lower()}",
+                _("sample %(identifier)s is already %(state)s")
+                % {"identifier": sample.identifier, "state": sample.get_state_display().lower()},
                 field="sample",
             )
         head = ledger_lock()
@@ -469,17 +506,21 @@ def sample_mark_lost(*, actor, sample_id: int, reason: str) -> Sample:
 def sample_reassign_pool(*, actor, sample_id: int, pool: str, reason: str) -> Sample:
     _check_choice(pool, Pool, "pool")
     if not reason.strip():
-        raise DomainError("a change of purpose pool needs a reason", field="reason")
+        raise DomainError(_("a change of purpose pool needs a reason"), field="reason")
     with transaction.atomic():
         sample = _locked_sample(sample_id)
         if sample.state != State.STORED:
             raise Conflict(
-                f"only stored samples change pool; {sample.identifier} is "
-                f"{sample.get_state_display().lower()}",
+                _("only stored samples change pool; %(identifier)s is %(state)s")
+                % {"identifier": sample.identifier, "state": sample.get_state_display().lower()},
                 field="sample",
             )
         if sample.pool == pool:
-            raise Conflict(f"sample {sample.identifier} is already in that pool", field="pool")
+            raise Conflict(
+                _("sample %(identifier)s is already in that pool")
+                % {"identifier": sample.identifier},
+                field="pool",
+            )
         head = ledger_lock()
         sample.pool = pool
         sample.save(update_fields=["pool", "updated_at"])

@@ -7,6 +7,7 @@ location, record the custody event — so that the rules live in one table, `TRA
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from moonvault.catalog.models import Sample, State, StorageLocation
 from moonvault.core.errors import Conflict, NotFound
@@ -61,17 +62,24 @@ def samples_transition(
     """
     rule = TRANSITIONS[step]
     if rule.needs_location and location is None:
-        raise Conflict(f"say where the samples go ({step})", field="location")
+        raise Conflict(_("say where the samples go (%(step)s)") % {"step": step}, field="location")
     with transaction.atomic():
         samples = list(Sample.objects.select_for_update().filter(pk__in=sample_ids).order_by("pk"))
         missing = set(sample_ids) - {s.pk for s in samples}
         if missing:
-            raise NotFound(f"sample {sorted(missing)[0]} does not exist", field="sample")
+            raise NotFound(
+                _("sample %(missing)s does not exist") % {"missing": sorted(missing)[0]},
+                field="sample",
+            )
         for sample in samples:
             if sample.state not in rule.allowed_from:
                 raise Conflict(
-                    f"sample {sample.identifier} is {sample.get_state_display().lower()}; "
-                    f"it cannot be {rule.kind.label.lower()}",
+                    _("sample %(identifier)s is %(state)s; it cannot be %(label)s")
+                    % {
+                        "identifier": sample.identifier,
+                        "state": sample.get_state_display().lower(),
+                        "label": rule.kind.label.lower(),
+                    },
                     field="sample",
                 )
         # The ledger head before any sample row changes (lock order in catalog/services.py).

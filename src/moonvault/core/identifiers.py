@@ -2,6 +2,8 @@
 
 import re
 
+from django.utils.translation import gettext as _
+
 from moonvault.core.errors import DomainError
 
 DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -20,7 +22,9 @@ def normalize_doi(text: str, *, field: str = "doi") -> str:
         if doi.lower().startswith(prefix):
             doi = doi[len(prefix) :]
     if not DOI_PATTERN.match(doi):
-        raise DomainError(f"{text!r} is not a DOI (10.NNNN/suffix)", field=field)
+        raise DomainError(
+            _("%(text)s is not a DOI (10.NNNN/suffix)") % {"text": repr(text)}, field=field
+        )
     return doi.lower()
 
 
@@ -28,14 +32,19 @@ def validate_orcid(text: str, *, field: str = "orcid") -> str:
     """ISO 7064 MOD 11-2 check digit, as ORCID specifies."""
     orcid = text.strip().removeprefix("https://orcid.org/")
     if not ORCID_PATTERN.match(orcid):
-        raise DomainError(f"{text!r} is not an ORCID iD (0000-0000-0000-0000)", field=field)
+        raise DomainError(
+            _("%(text)s is not an ORCID iD (0000-0000-0000-0000)") % {"text": repr(text)},
+            field=field,
+        )
     digits = orcid.replace("-", "")
     total = 0
     for ch in digits[:-1]:
         total = (total + int(ch)) * 2
     check = (12 - total % 11) % 11
     if digits[-1] != ("X" if check == 10 else str(check)):
-        raise DomainError(f"{text!r} has a wrong ORCID check digit", field=field)
+        raise DomainError(
+            _("%(text)s has a wrong ORCID check digit") % {"text": repr(text)}, field=field
+        )
     return orcid
 
 
@@ -43,12 +52,14 @@ def validate_ror(text: str, *, field: str = "ror") -> str:
     """Crockford base-32 body with an ISO 7064 MOD 97-10 checksum, as ROR specifies."""
     ror = text.strip().lower().removeprefix("https://ror.org/")
     if not ROR_PATTERN.match(ror):
-        raise DomainError(f"{text!r} is not a ROR id", field=field)
+        raise DomainError(_("%(text)s is not a ROR id") % {"text": repr(text)}, field=field)
     number = 0
     for ch in ror[:-2]:
         number = number * 32 + CROCKFORD.index(ch)
     if 98 - (number * 100) % 97 != int(ror[-2:]):
-        raise DomainError(f"{text!r} has a wrong ROR checksum", field=field)
+        raise DomainError(
+            _("%(text)s has a wrong ROR checksum") % {"text": repr(text)}, field=field
+        )
     return ror
 
 
@@ -62,8 +73,11 @@ def normalize_igsn(text: str, *, field: str = "igsn") -> str:
     igsn = igsn.removeprefix(IGSN_DOI_PREFIX + "/").upper()
     if not IGSN_PATTERN.match(igsn):
         raise DomainError(
-            f"{text!r} is not an IGSN (5 to 32 letters and digits such as IEXXX0001, or "
-            f"{IGSN_DOI_PREFIX}/IEXXX0001)",
+            _(
+                "%(text)s is not an IGSN (5 to 32 letters and digits such as IEXXX0001, "
+                "or %(igsn_doi_prefix)s/IEXXX0001)"
+            )
+            % {"text": repr(text), "igsn_doi_prefix": IGSN_DOI_PREFIX},
             field=field,
         )
     return igsn

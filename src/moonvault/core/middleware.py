@@ -10,6 +10,7 @@ import json
 import re
 
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils import translation
 
 NUL = "\x00"
 BIGINT = range(-(2**63), 2**63)
@@ -95,3 +96,21 @@ class UnstorableInputMiddleware:
             if _out_of_range(value):
                 return _refusal(request, name, f"{name} is a number out of range")
         return None
+
+
+class ApiLanguageMiddleware:
+    """The JSON API answers in the language the client asks for (Accept-Language, or the
+    language cookie of a browser session).
+
+    Pages carry their language in the path (/zh-hans/...); API paths carry none, which
+    LocaleMiddleware reads as the default language. Goes right after LocaleMiddleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith("/api/"):
+            translation.activate(translation.get_language_from_request(request))
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)

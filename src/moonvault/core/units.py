@@ -2,6 +2,8 @@
 
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 from moonvault.core.errors import DomainError
 
 MICROGRAMS_PER = {"ug": 1, "µg": 1, "mg": 1_000, "g": 1_000_000, "kg": 1_000_000_000}
@@ -12,22 +14,36 @@ def parse_mass(text: str | int | Decimal, unit: str = "g", *, field: str = "mass
     try:
         factor = MICROGRAMS_PER[unit]
     except KeyError:
-        raise DomainError(f"unknown mass unit {unit!r}", field=field) from None
+        raise DomainError(
+            _("unknown mass unit %(unit)s") % {"unit": repr(unit)}, field=field
+        ) from None
     try:
         value = Decimal(str(text).strip().replace(",", ""))
     except InvalidOperation:
-        raise DomainError(f"{text!r} is not a number", field=field) from None
+        raise DomainError(
+            _("%(text)s is not a number") % {"text": repr(text)}, field=field
+        ) from None
     if not value.is_finite():
-        raise DomainError(f"{text!r} is not a finite number", field=field)
+        raise DomainError(_("%(text)s is not a finite number") % {"text": repr(text)}, field=field)
     # Bounds first: multiplying an exponent like 1e999999999 overflows the decimal context, and
     # 1e-999999999 underflows to a silent zero.
     if value.copy_abs() > Decimal(MAX_MASS_UG) / factor:
-        raise DomainError(f"{text} {unit} is implausibly large", field=field)
+        raise DomainError(
+            _("%(text)s %(unit)s is implausibly large") % {"text": text, "unit": unit}, field=field
+        )
     if value and value.copy_abs() < Decimal(1) / factor:
-        raise DomainError(f"{text} {unit} is not a whole number of micrograms", field=field)
+        raise DomainError(
+            _("%(text)s %(unit)s is not a whole number of micrograms")
+            % {"text": text, "unit": unit},
+            field=field,
+        )
     micrograms = value * factor
     if micrograms != micrograms.to_integral_value():
-        raise DomainError(f"{text} {unit} is not a whole number of micrograms", field=field)
+        raise DomainError(
+            _("%(text)s %(unit)s is not a whole number of micrograms")
+            % {"text": text, "unit": unit},
+            field=field,
+        )
     return int(micrograms)
 
 
@@ -53,21 +69,26 @@ MAX_MASS_UG = 10**15
 def check_mass(value, field: str, *, allow_zero: bool = False) -> int:
     """A mass as services accept it: a whole, positive (or zero) number of micrograms."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise DomainError("mass must be a whole number of micrograms", field=field)
+        raise DomainError(_("mass must be a whole number of micrograms"), field=field)
     if value < 0 or (value == 0 and not allow_zero):
         raise DomainError(
-            "mass must not be negative" if value < 0 else "mass must be greater than zero",
+            _("mass must not be negative") if value < 0 else _("mass must be greater than zero"),
             field=field,
         )
     if value > MAX_MASS_UG:
-        raise DomainError("mass is implausibly large", field=field)
+        raise DomainError(_("mass is implausibly large"), field=field)
     return value
 
 
 def check_count(
-    value, field: str, *, low: int = 0, high: int = 1000, noun: str = "a whole number"
+    value, field: str, *, low: int = 0, high: int = 1000, noun: str | None = None
 ) -> int:
     """A whole number within bounds: units, scores, loads."""
+    if noun is None:
+        noun = _("a whole number")
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise DomainError(f"{noun} from {low} to {high}", field=field)
+        raise DomainError(
+            _("%(noun)s from %(low)s to %(high)s") % {"noun": noun, "low": low, "high": high},
+            field=field,
+        )
     return value

@@ -9,6 +9,7 @@ names the form field, so that it shows next to the file input.
 import re
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from moonvault.core.errors import DomainError
 
@@ -20,15 +21,18 @@ def pdf_check(uploaded, *, field: str, max_bytes: int | None = None) -> None:
     """`max_bytes` tightens the site-wide limit for one kind of document."""
     limit = min(settings.UPLOAD_MAX_BYTES, max_bytes or settings.UPLOAD_MAX_BYTES)
     if uploaded.size > limit:
-        raise DomainError(f"the file is larger than {limit // (1024 * 1024)} MB", field=field)
+        raise DomainError(
+            _("the file is larger than %(limit)s MB") % {"limit": limit // (1024 * 1024)},
+            field=field,
+        )
     if uploaded.size == 0:
-        raise DomainError("the file is empty", field=field)
+        raise DomainError(_("the file is empty"), field=field)
     uploaded.seek(0)
     if not PDF_HEADER.match(uploaded.read(8)):
         uploaded.seek(0)
-        raise DomainError("only PDF files are accepted", field=field)
+        raise DomainError(_("only PDF files are accepted"), field=field)
     if not _has_end_marker(uploaded):
-        raise DomainError("the PDF is incomplete (no end-of-file marker)", field=field)
+        raise DomainError(_("the PDF is incomplete (no end-of-file marker)"), field=field)
 
 
 def _has_end_marker(uploaded) -> bool:

@@ -37,7 +37,10 @@ class EventKind(models.TextChoices):
 
 class CustodyEvent(models.Model):
     seq = models.BigIntegerField(primary_key=True)
-    sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="events")
+    # Indexed as the first column of event_sample_seq.
+    sample = models.ForeignKey(
+        Sample, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=EventKind.choices)
     operation = models.CharField(max_length=32, help_text="groups the events of one action")
     mass_delta_ug = models.BigIntegerField(default=0)

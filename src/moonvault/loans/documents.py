@@ -17,6 +17,7 @@ import segno
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
@@ -244,7 +245,7 @@ def certificate_pdf(loan: Loan) -> bytes:
     """The lunar sample certificate, issued once the agreement is signed, bound to the ledger
     event that was the head of the chain at issue."""
     if not loan.certificate_hash:
-        raise Conflict("the certificate is issued once the agreement is signed", field="loan")
+        raise Conflict(_("the certificate is issued once the agreement is signed"), field="loan")
     items = _lent_items(loan)
     head_url = f"{settings.SITE_URL.rstrip('/')}/api/v1/ledger/head"
     story = [
@@ -523,7 +524,7 @@ DOCUMENTS: dict[str, tuple[str, Callable[[Loan], bytes]]] = {
 def loan_document(*, loan: Loan, name: str) -> Document:
     """The document called `name` (a key of DOCUMENTS) for a loan the caller may read."""
     if name not in DOCUMENTS:
-        raise NotFound(f"no document {name!r}", field="document")
+        raise NotFound(_("no document %(name)s") % {"name": repr(name)}, field="document")
     content_type, build = DOCUMENTS[name]
     return Document(
         filename=f"{loan.number}-{name}", content_type=content_type, content=build(loan)

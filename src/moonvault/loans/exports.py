@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count, Prefetch, Q, Sum
+from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.selectors import user_has_role
@@ -67,20 +68,33 @@ def loan_filters(
     kind, state, institution = kind.strip(), state.strip(), institution.strip()
     overdue = overdue.strip().lower()
     if kind and kind not in KINDS:
-        raise DomainError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}", field="kind")
+        raise DomainError(
+            _("kind must be one of %(kinds)s, not %(kind)s")
+            % {"kinds": ", ".join(KINDS), "kind": repr(kind)},
+            field="kind",
+        )
     states = STATES[kind] if kind else ALL_STATES
     if state and state not in states:
-        of = f"of {kind} loans " if kind else ""
+        values = {"kind": kind, "states": ", ".join(states), "state": repr(state)}
         raise DomainError(
-            f"state {of}must be one of {', '.join(states)}, not {state!r}", field="state"
+            _("state of %(kind)s loans must be one of %(states)s, not %(state)s") % values
+            if kind
+            else _("state must be one of %(states)s, not %(state)s") % values,
+            field="state",
         )
     if len(institution) > INSTITUTION_MAX:
-        raise DomainError(f"institution: at most {INSTITUTION_MAX} characters", field="institution")
+        raise DomainError(
+            _("institution: at most %(institution_max)s characters")
+            % {"institution_max": INSTITUTION_MAX},
+            field="institution",
+        )
     if any(unicodedata.category(c) == "Cc" for c in institution):
-        raise DomainError("institution: control characters are not allowed", field="institution")
+        raise DomainError(_("institution: control characters are not allowed"), field="institution")
     if overdue and overdue not in YES + NO:
         raise DomainError(
-            f"overdue must be true or false (1/0, yes/no), not {overdue!r}", field="overdue"
+            _("overdue must be true or false (1/0, yes/no), not %(overdue)s")
+            % {"overdue": repr(overdue)},
+            field="overdue",
         )
     return LoanFilters(
         kind=kind,
@@ -189,7 +203,7 @@ def loan_export(*, actor, filters: LoanFilters, today: date) -> Iterator[dict]:
     The permission is checked on the call, not on the first row read: PermissionDenied for an
     anonymous caller."""
     if actor is None or not actor.is_authenticated:
-        raise PermissionDenied("sign in to export loans", field="actor")
+        raise PermissionDenied(_("sign in to export loans"), field="actor")
     if user_has_role(actor, Role.CURATOR):
         return loan_export_all(filters=filters, today=today)
     return _rows(Loan.objects.filter(pi=actor), Exhibition.objects.none(), filters, today)

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
@@ -29,18 +30,21 @@ def conflict_declare(
     proposal = panel_proposal(actor, proposal_id)
     if automatic_conflicts(reviewer=actor, proposal=proposal):
         # Already conflicted without a word: the proposal stays out of sight, as on every route.
-        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+        raise NotFound(
+            _("proposal %(proposal_id)s does not exist") % {"proposal_id": proposal_id},
+            field="proposal",
+        )
     if conflicted and not reason.strip():
-        raise DomainError("say what the conflict is", field="reason")
+        raise DomainError(_("say what the conflict is"), field="reason")
     if ConflictDeclaration.objects.filter(proposal=proposal, reviewer=actor).exists():
-        raise Conflict("you have already declared on this proposal", field="proposal")
+        raise Conflict(_("you have already declared on this proposal"), field="proposal")
     declaration = ConflictDeclaration.objects.create(
         proposal=proposal, reviewer=actor, conflicted=conflicted, reason=reason.strip()
     )
     if conflicted:
         # A declared conflict withdraws the assignment, and with it a review already written, so
         # that a conflicted opinion never counts; the committee sees it in the proposal's history.
-        withdrawn, _ = Assignment.objects.filter(proposal=proposal, reviewer=actor).delete()
+        withdrawn, _count = Assignment.objects.filter(proposal=proposal, reviewer=actor).delete()
         if withdrawn:
             ProposalAction.objects.create(
                 proposal=proposal,
@@ -55,11 +59,11 @@ def _call_for_chair(actor, call_id: int) -> Call:
     require_role(actor, Role.COMMITTEE)
     call = Call.objects.select_for_update().filter(pk=call_id).first()
     if call is None:
-        raise NotFound(f"call {call_id} does not exist", field="call")
+        raise NotFound(_("call %(call_id)s does not exist") % {"call_id": call_id}, field="call")
     if call.chair_id != actor.pk and not actor.is_superuser:
-        raise PermissionDenied("only the call's chair assigns reviewers")
+        raise PermissionDenied(_("only the call's chair assigns reviewers"))
     if call.status != CallStatus.REVIEW:
-        raise Conflict("reviewers are assigned while the call is in review", field="status")
+        raise Conflict(_("reviewers are assigned while the call is in review"), field="status")
     return call
 
 
@@ -67,27 +71,33 @@ def _call_for_chair(actor, call_id: int) -> Call:
 def assignment_add(*, actor, proposal_id: int, reviewer_id: int) -> Assignment:
     proposal = Proposal.objects.select_related("call").filter(pk=proposal_id).first()
     if proposal is None:
-        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+        raise NotFound(
+            _("proposal %(proposal_id)s does not exist") % {"proposal_id": proposal_id},
+            field="proposal",
+        )
     call = _call_for_chair(actor, proposal.call_id)
     if proposal.status != ProposalStatus.UNDER_REVIEW:
-        raise Conflict("only eligible proposals under review get reviewers", field="proposal")
+        raise Conflict(_("only eligible proposals under review get reviewers"), field="proposal")
     reviewer = call.panel.filter(pk=reviewer_id).first()
     if reviewer is None:
-        raise DomainError("the reviewer is not on the call's panel", field="reviewer")
+        raise DomainError(_("the reviewer is not on the call's panel"), field="reviewer")
     if is_conflicted(reviewer=reviewer, proposal=proposal):
         raise Conflict(
-            "the reviewer has a conflict of interest with this proposal", field="reviewer"
+            _("the reviewer has a conflict of interest with this proposal"), field="reviewer"
         )
     if Assignment.objects.filter(proposal=proposal, reviewer=reviewer).exists():
-        raise Conflict("the reviewer is already assigned", field="reviewer")
+        raise Conflict(_("the reviewer is already assigned"), field="reviewer")
     load = Assignment.objects.filter(proposal__call=call, reviewer=reviewer).count()
     if load >= call.max_reviewer_load:
         raise Conflict(
-            f"the reviewer already has {load} proposals, the call's maximum", field="reviewer"
+            _("the reviewer already has %(load)s proposals, the call's maximum") % {"load": load},
+            field="reviewer",
         )
     if proposal.assignments.count() >= call.reviewers_per_proposal:
         raise Conflict(
-            f"the proposal already has {call.reviewers_per_proposal} reviewers", field="proposal"
+            _("the proposal already has %(reviewers_per_proposal)s reviewers")
+            % {"reviewers_per_proposal": call.reviewers_per_proposal},
+            field="proposal",
         )
     assignment = Assignment.objects.create(proposal=proposal, reviewer=reviewer, assigned_by=actor)
     notify(
@@ -102,16 +112,19 @@ def assignment_add(*, actor, proposal_id: int, reviewer_id: int) -> Assignment:
 def assignment_remove(*, actor, assignment_id: int) -> None:
     assignment = Assignment.objects.select_related("proposal").filter(pk=assignment_id).first()
     if assignment is None:
-        raise NotFound(f"assignment {assignment_id} does not exist", field="assignment")
+        raise NotFound(
+            _("assignment %(assignment_id)s does not exist") % {"assignment_id": assignment_id},
+            field="assignment",
+        )
     _call_for_chair(actor, assignment.proposal.call_id)
     if hasattr(assignment, "review"):
-        raise Conflict("the review is already submitted", field="assignment")
+        raise Conflict(_("the review is already submitted"), field="assignment")
     assignment.delete()
 
 
 def _check_score(value, field: str) -> int:
     low, high = SCORE_RANGE
-    return check_count(value, field, low=low, high=high, noun="score")
+    return check_count(value, field, low=low, high=high, noun=_("score"))
 
 
 @transaction.atomic
@@ -133,18 +146,21 @@ def review_submit(
         .first()
     )
     if assignment is None or is_conflicted(reviewer=actor, proposal=assignment.proposal):
-        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+        raise NotFound(
+            _("proposal %(proposal_id)s does not exist") % {"proposal_id": proposal_id},
+            field="proposal",
+        )
     if assignment.proposal.call.status != CallStatus.REVIEW:
-        raise Conflict("the review period is over", field="proposal")
+        raise Conflict(_("the review period is over"), field="proposal")
     if Review.objects.filter(assignment=assignment).exists():
-        raise Conflict("your review is already submitted", field="proposal")
+        raise Conflict(_("your review is already submitted"), field="proposal")
     scores = {
         "merit": _check_score(merit, "merit"),
         "feasibility": _check_score(feasibility, "feasibility"),
         "justification": _check_score(justification, "justification"),
     }
     if not comments_to_applicant.strip():
-        raise DomainError("write comments for the applicant", field="comments_to_applicant")
+        raise DomainError(_("write comments for the applicant"), field="comments_to_applicant")
     return Review.objects.create(
         assignment=assignment,
         comments_to_applicant=comments_to_applicant.strip(),
@@ -159,9 +175,9 @@ def ranking_compute(*, actor, call_id: int) -> list[RankEntry]:
     require_role(actor, Role.COMMITTEE)
     call = Call.objects.select_for_update().filter(pk=call_id).first()
     if call is None:
-        raise NotFound(f"call {call_id} does not exist", field="call")
+        raise NotFound(_("call %(call_id)s does not exist") % {"call_id": call_id}, field="call")
     if call.status != CallStatus.RANKING:
-        raise Conflict("the call is not in ranking", field="status")
+        raise Conflict(_("the call is not in ranking"), field="status")
     figures = ranking_figures(call=call)
     RankEntry.objects.filter(call=call).delete()
     entries = RankEntry.objects.bulk_create(
@@ -190,18 +206,22 @@ def ranking_set(
     require_role(actor, Role.COMMITTEE)
     call = Call.objects.select_for_update().filter(pk=call_id).first()
     if call is None:
-        raise NotFound(f"call {call_id} does not exist", field="call")
+        raise NotFound(_("call %(call_id)s does not exist") % {"call_id": call_id}, field="call")
     if call.status != CallStatus.RANKING:
-        raise Conflict("the call is not in ranking", field="status")
+        raise Conflict(_("the call is not in ranking"), field="status")
     entries = {e.proposal_id: e for e in RankEntry.objects.filter(call=call)}
     if sorted(order) != sorted(entries) or len(set(order)) != len(order):
-        raise DomainError("list every ranked proposal exactly once", field="order")
+        raise DomainError(_("list every ranked proposal exactly once"), field="order")
     for rank, proposal_id in enumerate(order, start=1):
         entry = entries[proposal_id]
         reason = reasons.get(proposal_id, "").strip()
         if rank != entry.computed_rank and not reason:
             raise DomainError(
-                f"proposal {proposal_id} moves from {entry.computed_rank} to {rank}: give a reason",
+                _(
+                    "proposal %(proposal_id)s moves from %(computed_rank)s to %(rank)s: give "
+                    "a reason"
+                )
+                % {"proposal_id": proposal_id, "computed_rank": entry.computed_rank, "rank": rank},
                 field=f"reasons.{proposal_id}",
             )
         entry.final_rank = rank
@@ -295,7 +315,7 @@ def assignment_run(*, actor, call_id: int, fairness: bool = False) -> list[Assig
     if result.status not in {"optimal", "feasible"}:
         titles = {str(p.pk): p.title for p in proposals}
         raise Conflict(
-            "no valid assignment exists",
+            _("no valid assignment exists"),
             problems=[
                 FieldProblem(
                     f"proposal.{reason.proposal}" if reason.proposal else "assignment",
@@ -303,7 +323,11 @@ def assignment_run(*, actor, call_id: int, fairness: bool = False) -> list[Assig
                 )
                 for reason in result.reasons
             ]
-            or [FieldProblem("assignment", f"the solver stopped: {result.status}")],
+            or [
+                FieldProblem(
+                    "assignment", _("the solver stopped: %(status)s") % {"status": result.status}
+                )
+            ],
         )
     have = {(str(a.proposal_id), str(a.reviewer_id)) for a in existing}
     by_id = {str(r.pk): r for r in reviewers}

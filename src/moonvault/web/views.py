@@ -73,7 +73,7 @@ def _mass_param(request, name: str) -> int | None:
         return None
     unit = request.GET.get("unit", "g")
     if unit not in MICROGRAMS_PER:
-        raise DomainError(f"unknown mass unit {unit!r}", field="unit")
+        raise DomainError(_("unknown mass unit %(unit)s") % {"unit": repr(unit)}, field="unit")
     return parse_mass(text, unit, field=name)
 
 

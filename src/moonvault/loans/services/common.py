@@ -1,6 +1,7 @@
 """Pieces shared by the loan services."""
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.selectors import user_has_role
@@ -26,5 +27,5 @@ def loan_for(actor, loan_id: int, *, lock: bool = True, borrower_may: bool = Tru
         user_has_role(actor, Role.CURATOR) or (borrower_may and loan.pi_id == actor.pk)
     )
     if not allowed:
-        raise NotFound(f"loan {loan_id} does not exist", field="loan")
+        raise NotFound(_("loan %(loan_id)s does not exist") % {"loan_id": loan_id}, field="loan")
     return loan

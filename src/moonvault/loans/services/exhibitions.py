@@ -5,6 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
@@ -49,29 +50,36 @@ def exhibition_create(
         ("deputy_official", deputy_official),
     ):
         if not value.strip():
-            raise DomainError("required", field=name)
+            raise DomainError(_("required"), field=name)
     if responsible_official.strip() == deputy_official.strip():
-        raise DomainError("the deputy must be another person", field="deputy_official")
+        raise DomainError(_("the deputy must be another person"), field="deputy_official")
     if ends_on < starts_on:
-        raise DomainError("the exhibition closes before it opens", field="ends_on")
+        raise DomainError(_("the exhibition closes before it opens"), field="ends_on")
     if insurance_value <= 0:
-        raise DomainError("state the insurance value", field="insurance_value")
+        raise DomainError(_("state the insurance value"), field="insurance_value")
     samples = list(Sample.objects.filter(identifier__in=sample_identifiers))
     unknown = set(sample_identifiers) - {s.identifier for s in samples}
     if unknown or not samples:
         raise NotFound(
-            f"unknown sample {sorted(unknown)[0]!r}" if unknown else "choose display samples",
+            _("unknown sample %(unknown)s") % {"unknown": repr(sorted(unknown)[0])}
+            if unknown
+            else _("choose display samples"),
             field="sample_identifiers",
         )
     for s in samples:
         if s.pool != Pool.PUBLIC_BENEFIT:
             raise DomainError(
-                f"{s.identifier} is not in the public-benefit pool", field="sample_identifiers"
+                _("%(identifier)s is not in the public-benefit pool")
+                % {"identifier": s.identifier},
+                field="sample_identifiers",
             )
         if s.state != State.STORED:
-            raise Conflict(f"{s.identifier} is not in storage", field="sample_identifiers")
+            raise Conflict(
+                _("%(identifier)s is not in storage") % {"identifier": s.identifier},
+                field="sample_identifiers",
+            )
     if not stops:
-        raise DomainError("give at least one venue", field="stops")
+        raise DomainError(_("give at least one venue"), field="stops")
     exhibition = Exhibition.objects.create(
         title=title.strip(),
         organiser=organiser.strip(),
@@ -103,14 +111,14 @@ def exhibition_create(
             )
         except (KeyError, AttributeError):
             raise DomainError(
-                "venue, city, country, arrive_on and depart_on", field=f"stops.{n}"
+                _("venue, city, country, arrive_on and depart_on"), field=f"stops.{n}"
             ) from None
         if not row.venue or len(row.country) != 2 or row.depart_on < row.arrive_on:
             raise DomainError(
-                "a venue, a two-letter country and dates in order", field=f"stops.{n}"
+                _("a venue, a two-letter country and dates in order"), field=f"stops.{n}"
             )
         if previous_depart and row.arrive_on < previous_depart:
-            raise DomainError("stops overlap", field=f"stops.{n}")
+            raise DomainError(_("stops overlap"), field=f"stops.{n}")
         previous_depart = row.depart_on
         row.save()
     return exhibition
@@ -119,7 +127,10 @@ def exhibition_create(
 def _exhibition(exhibition_id: int) -> Exhibition:
     exhibition = Exhibition.objects.select_for_update().filter(pk=exhibition_id).first()
     if exhibition is None:
-        raise NotFound(f"exhibition {exhibition_id} does not exist", field="exhibition")
+        raise NotFound(
+            _("exhibition %(exhibition_id)s does not exist") % {"exhibition_id": exhibition_id},
+            field="exhibition",
+        )
     return exhibition
 
 
@@ -128,7 +139,7 @@ def exhibition_approve(*, actor, exhibition_id: int) -> Exhibition:
     require_role(actor, Role.COMMITTEE)
     exhibition = _exhibition(exhibition_id)
     if exhibition.status != Exhibition.Status.PROPOSED:
-        raise Conflict("the exhibition is not awaiting approval", field="exhibition")
+        raise Conflict(_("the exhibition is not awaiting approval"), field="exhibition")
     exhibition.status = Exhibition.Status.APPROVED
     exhibition.approved_by = actor
     exhibition.save(update_fields=["status", "approved_by"])
@@ -149,12 +160,16 @@ def exhibition_dispatch(
     require_role(actor, Role.CURATOR)
     exhibition = _exhibition(exhibition_id)
     if exhibition.status != Exhibition.Status.APPROVED:
-        raise Conflict("only an approved exhibition is dispatched", field="exhibition")
+        raise Conflict(_("only an approved exhibition is dispatched"), field="exhibition")
     if not seal_number.strip() or not container_code.strip() or not courier.strip():
-        raise DomainError("container, seal number and courier are required", field="seal_number")
+        raise DomainError(_("container, seal number and courier are required"), field="seal_number")
     location = StorageLocation.objects.filter(code=location_code).first()
     if location is None:
-        raise NotFound(f"storage location {location_code!r} does not exist", field="location")
+        raise NotFound(
+            _("storage location %(location_code)s does not exist")
+            % {"location_code": repr(location_code)},
+            field="location",
+        )
     ids = list(exhibition.items.values_list("sample_id", flat=True))
     for step in ("allocate", "pack"):
         samples_transition(
@@ -202,10 +217,10 @@ def handover_record(
     require_role(actor, Role.CURATOR)
     exhibition = _exhibition(exhibition_id)
     if exhibition.status not in {Exhibition.Status.TRAVELLING, Exhibition.Status.ON_DISPLAY}:
-        raise Conflict("the exhibition samples are not out", field="exhibition")
+        raise Conflict(_("the exhibition samples are not out"), field="exhibition")
     for name, value in (("place", place), ("from_party", from_party), ("to_party", to_party)):
         if not value.strip():
-            raise DomainError("required", field=name)
+            raise DomainError(_("required"), field=name)
     last_seal = (
         exhibition.shipments.order_by("-packed_at").values_list("seal_number", flat=True).first()
     )
@@ -243,7 +258,9 @@ def exhibition_display(*, actor, exhibition_id: int, on_display: bool) -> Exhibi
     expected = Exhibition.Status.TRAVELLING if on_display else Exhibition.Status.ON_DISPLAY
     if exhibition.status != expected:
         raise Conflict(
-            "the samples are not travelling" if on_display else "the samples are not on display",
+            _("the samples are not travelling")
+            if on_display
+            else _("the samples are not on display"),
             field="exhibition",
         )
     samples_transition(
@@ -264,10 +281,14 @@ def exhibition_return(*, actor, exhibition_id: int, location_code: str) -> Exhib
     require_role(actor, Role.CURATOR)
     exhibition = _exhibition(exhibition_id)
     if exhibition.status != Exhibition.Status.TRAVELLING:
-        raise Conflict("take the samples off display first", field="exhibition")
+        raise Conflict(_("take the samples off display first"), field="exhibition")
     location = StorageLocation.objects.filter(code=location_code).first()
     if location is None:
-        raise NotFound(f"storage location {location_code!r} does not exist", field="location")
+        raise NotFound(
+            _("storage location %(location_code)s does not exist")
+            % {"location_code": repr(location_code)},
+            field="location",
+        )
     samples_transition(
         actor=actor,
         sample_ids=list(exhibition.items.values_list("sample_id", flat=True)),

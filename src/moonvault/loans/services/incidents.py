@@ -3,6 +3,7 @@
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
@@ -46,18 +47,24 @@ def incident_resolve(
     require_role(actor, Role.CURATOR)
     incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
     if incident is None:
-        raise NotFound(f"incident {incident_id} does not exist", field="incident")
+        raise NotFound(
+            _("incident %(incident_id)s does not exist") % {"incident_id": incident_id},
+            field="incident",
+        )
     if incident.status == Incident.Status.RESOLVED:
-        raise Conflict("the incident is already resolved", field="incident")
+        raise Conflict(_("the incident is already resolved"), field="incident")
     if not resolution.strip():
-        raise DomainError("describe the resolution", field="resolution")
+        raise DomainError(_("describe the resolution"), field="resolution")
     if action not in RESOLUTIONS:
-        raise DomainError(f"action is one of {', '.join(RESOLUTIONS)}", field="action")
+        raise DomainError(
+            _("action is one of %(resolutions)s") % {"resolutions": ", ".join(RESOLUTIONS)},
+            field="action",
+        )
     if action != "accept" and incident.sample_id is None:
-        raise DomainError("this incident concerns no single sample", field="action")
+        raise DomainError(_("this incident concerns no single sample"), field="action")
     if action == "reweigh":
         if measured_ug is None:
-            raise DomainError("give the measured mass", field="measured_ug")
+            raise DomainError(_("give the measured mass"), field="measured_ug")
         check_mass(measured_ug, "measured_ug", allow_zero=True)
         sample_weigh(
             actor=actor, sample_id=incident.sample_id, measured_ug=measured_ug, reason=resolution
@@ -67,7 +74,11 @@ def incident_resolve(
     elif action == "found":
         location = StorageLocation.objects.filter(code=location_code).first()
         if location is None:
-            raise NotFound(f"storage location {location_code!r} does not exist", field="location")
+            raise NotFound(
+                _("storage location %(location_code)s does not exist")
+                % {"location_code": repr(location_code)},
+                field="location",
+            )
         samples_transition(
             actor=actor,
             sample_ids=[incident.sample_id],
@@ -101,9 +112,13 @@ def stock_check_start(*, actor, location_code: str) -> StockCheck:
     require_role(actor, Role.CURATOR)
     location = StorageLocation.objects.filter(code=location_code).first()
     if location is None:
-        raise NotFound(f"storage location {location_code!r} does not exist", field="location")
+        raise NotFound(
+            _("storage location %(location_code)s does not exist")
+            % {"location_code": repr(location_code)},
+            field="location",
+        )
     if StockCheck.objects.filter(location=location, status=StockCheck.Status.OPEN).exists():
-        raise Conflict("a stock check of this location is already open", field="location")
+        raise Conflict(_("a stock check of this location is already open"), field="location")
     check = StockCheck.objects.create(location=location, started_by=actor)
     samples = Sample.objects.filter(
         location_id__in=_location_subtree(location), state__in=list(HELD_IN_STORAGE)
@@ -121,9 +136,11 @@ def stock_check_record(
     require_role(actor, Role.CURATOR)
     line = StockCheckLine.objects.select_related("stock_check").filter(pk=line_id).first()
     if line is None:
-        raise NotFound(f"stock check line {line_id} does not exist", field="line")
+        raise NotFound(
+            _("stock check line %(line_id)s does not exist") % {"line_id": line_id}, field="line"
+        )
     if line.stock_check.status != StockCheck.Status.OPEN:
-        raise Conflict("the stock check is closed", field="line")
+        raise Conflict(_("the stock check is closed"), field="line")
     if found and measured_ug is not None:
         check_mass(measured_ug, "measured_ug", allow_zero=True)
     line.found = found
@@ -140,14 +157,18 @@ def stock_check_close(*, actor, check_id: int) -> list[Incident]:
     require_role(actor, Role.CURATOR)
     check = StockCheck.objects.select_for_update().filter(pk=check_id).first()
     if check is None:
-        raise NotFound(f"stock check {check_id} does not exist", field="check")
+        raise NotFound(
+            _("stock check %(check_id)s does not exist") % {"check_id": check_id}, field="check"
+        )
     if check.status != StockCheck.Status.OPEN:
-        raise Conflict("the stock check is already closed", field="check")
+        raise Conflict(_("the stock check is already closed"), field="check")
     lines = list(check.lines.select_related("sample"))
     unrecorded = [line.sample.identifier for line in lines if line.found is None]
     if unrecorded:
         raise Conflict(
-            f"{len(unrecorded)} sample(s) are not checked yet, e.g. {unrecorded[0]}", field="check"
+            _("%(count)s sample(s) are not checked yet, e.g. %(unrecorded)s")
+            % {"count": len(unrecorded), "unrecorded": unrecorded[0]},
+            field="check",
         )
     incidents = []
     for line in lines:

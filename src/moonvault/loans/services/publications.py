@@ -1,6 +1,7 @@
 """Publications and the samples they used."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.selectors import user_has_role
@@ -31,19 +32,22 @@ def publication_record(
     """
     loan: Loan | None = loan_for(actor, loan_id) if loan_id else None
     if loan is None and not user_has_role(actor, Role.CURATOR):
-        raise DomainError("record a publication under one of your loans", field="loan")
+        raise DomainError(_("record a publication under one of your loans"), field="loan")
     doi = normalize_doi(doi)
     if not title.strip():
-        raise DomainError("the title is required", field="title")
+        raise DomainError(_("the title is required"), field="title")
     if isinstance(year, bool) or not isinstance(year, int) or not 1969 <= year <= 2200:
-        raise DomainError("a year from 1969 on", field="year")
+        raise DomainError(_("a year from 1969 on"), field="year")
     names = [a.strip() for a in authors if a.strip()]
     if not names:
-        raise DomainError("list the authors", field="authors")
+        raise DomainError(_("list the authors"), field="authors")
     samples = list(Sample.objects.filter(identifier__in=sample_identifiers))
     unknown = set(sample_identifiers) - {s.identifier for s in samples}
     if unknown:
-        raise NotFound(f"unknown sample {sorted(unknown)[0]!r}", field="sample_identifiers")
+        raise NotFound(
+            _("unknown sample %(unknown)s") % {"unknown": repr(sorted(unknown)[0])},
+            field="sample_identifiers",
+        )
     publication, created = Publication.objects.get_or_create(
         doi=doi, defaults={"title": title.strip(), "journal": journal.strip(), "year": year}
     )

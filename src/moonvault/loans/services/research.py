@@ -6,6 +6,7 @@ from datetime import date
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
@@ -82,34 +83,39 @@ def loan_create(
         .first()
     )
     if proposal is None:
-        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+        raise NotFound(
+            _("proposal %(proposal_id)s does not exist") % {"proposal_id": proposal_id},
+            field="proposal",
+        )
     if proposal.status not in DECIDED_STATUSES - {ProposalStatus.DECLINED}:
-        raise Conflict("only an approved or partly approved proposal gets a loan", field="proposal")
+        raise Conflict(
+            _("only an approved or partly approved proposal gets a loan"), field="proposal"
+        )
     if Loan.objects.filter(proposal=proposal).exists():
-        raise Conflict("this proposal already has a loan agreement", field="proposal")
+        raise Conflict(_("this proposal already has a loan agreement"), field="proposal")
     allocations = list(Allocation.objects.filter(item__proposal=proposal).select_related("sample"))
     if not allocations:
-        raise Conflict("nothing is allocated to this proposal yet", field="proposal")
+        raise Conflict(_("nothing is allocated to this proposal yet"), field="proposal")
     person = getattr(proposal.pi, "person", None)
     if person is None or person.institution is None:
-        raise DomainError("the PI has no institution on record", field="proposal")
+        raise DomainError(_("the PI has no institution on record"), field="proposal")
     if not official_name.strip():
-        raise DomainError("name the borrower's authorized official", field="official_name")
+        raise DomainError(_("name the borrower's authorized official"), field="official_name")
     if not allowed_techniques.strip():
-        raise DomainError("list the allowed techniques", field="allowed_techniques")
+        raise DomainError(_("list the allowed techniques"), field="allowed_techniques")
     check_mass(destructive_max_ug, "destructive_max_ug", allow_zero=True)
     if destructive_allowed and destructive_max_ug == 0:
         raise DomainError(
-            "say up to what mass destructive use is allowed", field="destructive_max_ug"
+            _("say up to what mass destructive use is allowed"), field="destructive_max_ug"
         )
     total = sum(a.mass_ug for a in allocations)
     if destructive_max_ug > total:
-        raise DomainError("more destructive use than is lent", field="destructive_max_ug")
+        raise DomainError(_("more destructive use than is lent"), field="destructive_max_ug")
     if not 1 <= years <= 10:
-        raise DomainError("a loan runs from 1 to 10 years", field="years")
+        raise DomainError(_("a loan runs from 1 to 10 years"), field="years")
     start = starts_on or timezone.localdate()
     if not 1969 <= start.year <= 2200:
-        raise DomainError("a start date between 1969 and 2200", field="starts_on")
+        raise DomainError(_("a start date between 1969 and 2200"), field="starts_on")
     end = _years_later(start, years)
     number = _next_number(start)
     loan = Loan.objects.create(
@@ -148,14 +154,14 @@ def loan_record_signature(*, actor, loan_id: int, signed_by_name: str, signed_pd
     the sample certificate is then issued with the ledger's head hash."""
     loan = loan_for(actor, loan_id)
     if loan.status != Loan.Status.AGREEMENT:
-        raise Conflict("the agreement is already signed", field="loan")
+        raise Conflict(_("the agreement is already signed"), field="loan")
     if not signed_by_name.strip():
-        raise DomainError("who signed?", field="signed_by_name")
+        raise DomainError(_("who signed?"), field="signed_by_name")
     if signed_pdf is not None:
         pdf_check(signed_pdf, field="signed_pdf")
         loan.signed_pdf = signed_pdf
     elif loan.pi_id == actor.pk:
-        raise DomainError("upload the signed agreement", field="signed_pdf")
+        raise DomainError(_("upload the signed agreement"), field="signed_pdf")
     head = ledger_head()
     now = timezone.now()
     loan.signed_by_name = signed_by_name.strip()
@@ -187,15 +193,19 @@ def shipment_pack(
     require_role(actor, Role.CURATOR)
     loan = loan_for(actor, loan_id)
     if loan.status == Loan.Status.AGREEMENT:
-        raise Conflict("no shipment before the agreement is signed", field="loan")
+        raise Conflict(_("no shipment before the agreement is signed"), field="loan")
     if loan.status != Loan.Status.SIGNED or loan.shipments.exists():
-        raise Conflict("this loan is already packed", field="loan")
+        raise Conflict(_("this loan is already packed"), field="loan")
     for name, value in (("container_code", container_code), ("seal_number", seal_number)):
         if not value.strip():
-            raise DomainError("required", field=name)
+            raise DomainError(_("required"), field=name)
     location = StorageLocation.objects.filter(code=location_code).first()
     if location is None:
-        raise NotFound(f"storage location {location_code!r} does not exist", field="location")
+        raise NotFound(
+            _("storage location %(location_code)s does not exist")
+            % {"location_code": repr(location_code)},
+            field="location",
+        )
     sample_ids = list(loan.items.values_list("sample_id", flat=True))
     samples = samples_transition(
         actor=actor,
@@ -237,15 +247,18 @@ def shipment_dispatch(
         .first()
     )
     if shipment is None:
-        raise NotFound(f"shipment {shipment_id} does not exist", field="shipment")
+        raise NotFound(
+            _("shipment %(shipment_id)s does not exist") % {"shipment_id": shipment_id},
+            field="shipment",
+        )
     loan = loan_for(actor, shipment.loan_id) if shipment.loan_id else None
     if shipment.direction != Shipment.Direction.RETURN:
         require_role(actor, Role.CURATOR)
     if shipment.status != Shipment.Status.PACKED:
-        raise Conflict("the shipment has already left", field="shipment")
+        raise Conflict(_("the shipment has already left"), field="shipment")
     if not (courier.strip() and tracking_number.strip()) and not hand_carried_by.strip():
         raise DomainError(
-            "give the courier and tracking number, or who carries it by hand", field="courier"
+            _("give the courier and tracking number, or who carries it by hand"), field="courier"
         )
     samples_transition(
         actor=actor,
@@ -275,7 +288,7 @@ def _check_measured(shipment: Shipment, measured: dict[int, int]) -> list[Shipme
     expected = {i.sample_id for i in items}
     if set(measured) != expected:
         raise DomainError(
-            "give the measured mass of every sample in the shipment", field="measured"
+            _("give the measured mass of every sample in the shipment"), field="measured"
         )
     for sample_id, mass in measured.items():
         check_mass(mass, f"measured.{sample_id}", allow_zero=True)
@@ -290,12 +303,18 @@ def shipment_receive(
     opens an incident for a curator. The ledger keeps the shipped mass until a curator decides."""
     shipment = Shipment.objects.select_for_update().filter(pk=shipment_id).first()
     if shipment is None or shipment.loan_id is None:
-        raise NotFound(f"shipment {shipment_id} does not exist", field="shipment")
+        raise NotFound(
+            _("shipment %(shipment_id)s does not exist") % {"shipment_id": shipment_id},
+            field="shipment",
+        )
     loan = loan_for(actor, shipment.loan_id)
     if shipment.direction != Shipment.Direction.OUTBOUND or loan.pi_id != actor.pk:
-        raise NotFound(f"shipment {shipment_id} does not exist", field="shipment")
+        raise NotFound(
+            _("shipment %(shipment_id)s does not exist") % {"shipment_id": shipment_id},
+            field="shipment",
+        )
     if shipment.status != Shipment.Status.SHIPPED:
-        raise Conflict("the shipment is not on its way", field="shipment")
+        raise Conflict(_("the shipment is not on its way"), field="shipment")
     items = _check_measured(shipment, measured)
     samples_transition(
         actor=actor,
@@ -342,9 +361,17 @@ def shipment_receive(
 def _held_item(loan: Loan, sample_id: int) -> LoanItem:
     item = loan.items.select_related("sample").filter(sample_id=sample_id).first()
     if item is None:
-        raise NotFound(f"sample {sample_id} is not part of loan {loan.number}", field="sample")
+        raise NotFound(
+            _("sample %(sample_id)s is not part of loan %(number)s")
+            % {"sample_id": sample_id, "number": loan.number},
+            field="sample",
+        )
     if item.sample.state != State.ON_LOAN:
-        raise Conflict(f"{item.sample.identifier} is not held by the borrower", field="sample")
+        raise Conflict(
+            _("%(identifier)s is not held by the borrower")
+            % {"identifier": item.sample.identifier},
+            field="sample",
+        )
     return item
 
 
@@ -366,18 +393,24 @@ def analysis_record(
     """Record an analysis; destructive use is refused beyond what the agreement allows."""
     loan = loan_for(actor, loan_id)
     if loan.status != Loan.Status.ACTIVE:
-        raise Conflict("the samples are not with the borrower", field="loan")
+        raise Conflict(_("the samples are not with the borrower"), field="loan")
     item = _held_item(loan, sample_id)
     if not technique.strip():
-        raise DomainError("name the technique", field="technique")
+        raise DomainError(_("name the technique"), field="technique")
     if destructive:
         if not loan.destructive_allowed:
-            raise Conflict("the agreement does not allow destructive analysis", field="destructive")
+            raise Conflict(
+                _("the agreement does not allow destructive analysis"), field="destructive"
+            )
         check_mass(mass_consumed_ug, "mass_consumed_ug")
         left = loan.destructive_max_ug - destructive_used_ug(loan)
         if mass_consumed_ug > left:
             raise Conflict(
-                f"the agreement allows {left} µg more destructive use; {mass_consumed_ug} µg asked",
+                _(
+                    "the agreement allows %(left)s µg more destructive use; "
+                    "%(mass_consumed_ug)s µg asked"
+                )
+                % {"left": left, "mass_consumed_ug": mass_consumed_ug},
                 field="mass_consumed_ug",
             )
         sample_consume(
@@ -388,7 +421,9 @@ def analysis_record(
             reason=f"analysis under loan {loan.number}",
         )
     elif mass_consumed_ug:
-        raise DomainError("a non-destructive analysis consumes nothing", field="mass_consumed_ug")
+        raise DomainError(
+            _("a non-destructive analysis consumes nothing"), field="mass_consumed_ug"
+        )
     return Analysis.objects.create(
         loan=loan,
         sample_id=item.sample_id,
@@ -408,7 +443,7 @@ def loan_subsplit(
     the new portions stay on the loan."""
     loan = loan_for(actor, loan_id)
     if loan.status != Loan.Status.ACTIVE:
-        raise Conflict("the samples are not with the borrower", field="loan")
+        raise Conflict(_("the samples are not with the borrower"), field="loan")
     item = _held_item(loan, sample_id)
     children = sample_split(
         actor=actor,
@@ -427,9 +462,9 @@ def loan_subsplit(
 def usage_report_submit(*, actor, loan_id: int, text: str) -> UsageReport:
     loan = loan_for(actor, loan_id)
     if loan.pi_id != actor.pk:
-        raise NotFound(f"loan {loan_id} does not exist", field="loan")
+        raise NotFound(_("loan %(loan_id)s does not exist") % {"loan_id": loan_id}, field="loan")
     if not text.strip():
-        raise DomainError("the report is empty", field="text")
+        raise DomainError(_("the report is empty"), field="text")
     report = UsageReport.objects.create(loan=loan, text=text.strip(), submitted_by=actor)
     loan.usage_report_due = _years_later(max(loan.usage_report_due, timezone.localdate()), 1)
     loan.save(update_fields=["usage_report_due"])
@@ -441,7 +476,7 @@ def inventory_report_submit(*, actor, loan_id: int, lines: list[dict]) -> Invent
     """The annual inventory: mass and place of every sample held; differences open incidents."""
     loan = loan_for(actor, loan_id)
     if loan.pi_id != actor.pk:
-        raise NotFound(f"loan {loan_id} does not exist", field="loan")
+        raise NotFound(_("loan %(loan_id)s does not exist") % {"loan_id": loan_id}, field="loan")
     held = {
         i.sample_id: i.sample
         for i in loan.items.select_related("sample").filter(sample__state=State.ON_LOAN)
@@ -451,18 +486,23 @@ def inventory_report_submit(*, actor, loan_id: int, lines: list[dict]) -> Invent
     for n, line in enumerate(lines):
         sample_id, place = line.get("sample"), str(line.get("place", "")).strip()
         if sample_id not in held:
-            raise DomainError(f"sample {sample_id} is not held under this loan", field=f"lines.{n}")
+            raise DomainError(
+                _("sample %(sample_id)s is not held under this loan") % {"sample_id": sample_id},
+                field=f"lines.{n}",
+            )
         if sample_id in reported:
-            raise DomainError("each sample is reported once", field=f"lines.{n}")
+            raise DomainError(_("each sample is reported once"), field=f"lines.{n}")
         check_mass(line.get("mass_ug"), f"lines.{n}.mass_ug", allow_zero=True)
         if not place:
-            raise DomainError("say where the sample is kept", field=f"lines.{n}.place")
+            raise DomainError(_("say where the sample is kept"), field=f"lines.{n}.place")
         reported[sample_id] = line["mass_ug"]
         rows.append({"sample": sample_id, "mass_ug": line["mass_ug"], "place": place})
     missing = set(held) - set(reported)
     if missing:
         raise DomainError(
-            f"report every sample held, including {held[min(missing)].identifier}", field="lines"
+            _("report every sample held, including %(identifier)s")
+            % {"identifier": held[min(missing)].identifier},
+            field="lines",
         )
     report = InventoryReport.objects.create(loan=loan, lines=rows, submitted_by=actor)
     for sample_id, mass in reported.items():
@@ -489,13 +529,13 @@ def return_pack(
     """The borrower packs remnants to send back."""
     loan = loan_for(actor, loan_id)
     if loan.pi_id != actor.pk:
-        raise NotFound(f"loan {loan_id} does not exist", field="loan")
+        raise NotFound(_("loan %(loan_id)s does not exist") % {"loan_id": loan_id}, field="loan")
     if loan.status not in {Loan.Status.ACTIVE, Loan.Status.RETURNING}:
-        raise Conflict("the loan holds nothing to return", field="loan")
+        raise Conflict(_("the loan holds nothing to return"), field="loan")
     if not sample_ids:
-        raise DomainError("choose the samples to return", field="sample_ids")
+        raise DomainError(_("choose the samples to return"), field="sample_ids")
     if len(set(sample_ids)) != len(sample_ids):
-        raise DomainError("each sample is returned once", field="sample_ids")
+        raise DomainError(_("each sample is returned once"), field="sample_ids")
     samples = [_held_item(loan, sid).sample for sid in sample_ids]
     # A sample waits in one return container at a time (the loan row lock serializes this).
     packed = (
@@ -509,11 +549,13 @@ def return_pack(
     )
     if packed is not None:
         raise Conflict(
-            f"{packed.sample.identifier} is already packed to come back", field="sample_ids"
+            _("%(identifier)s is already packed to come back")
+            % {"identifier": packed.sample.identifier},
+            field="sample_ids",
         )
     for name, value in (("container_code", container_code), ("seal_number", seal_number)):
         if not value.strip():
-            raise DomainError("required", field=name)
+            raise DomainError(_("required"), field=name)
     shipment = Shipment.objects.create(
         loan=loan,
         direction=Shipment.Direction.RETURN,
@@ -541,13 +583,20 @@ def return_receive(
     require_role(actor, Role.CURATOR)
     shipment = Shipment.objects.select_for_update().filter(pk=shipment_id).first()
     if shipment is None or shipment.direction != Shipment.Direction.RETURN:
-        raise NotFound(f"return shipment {shipment_id} does not exist", field="shipment")
+        raise NotFound(
+            _("return shipment %(shipment_id)s does not exist") % {"shipment_id": shipment_id},
+            field="shipment",
+        )
     loan = loan_for(actor, shipment.loan_id)
     if shipment.status != Shipment.Status.SHIPPED:
-        raise Conflict("the return shipment is not on its way", field="shipment")
+        raise Conflict(_("the return shipment is not on its way"), field="shipment")
     location = StorageLocation.objects.filter(code=location_code).first()
     if location is None:
-        raise NotFound(f"storage location {location_code!r} does not exist", field="location")
+        raise NotFound(
+            _("storage location %(location_code)s does not exist")
+            % {"location_code": repr(location_code)},
+            field="location",
+        )
     items = _check_measured(shipment, measured)
     lent = loan.items.aggregate(m=Sum("lent_mass_ug"))["m"] or 0
     back_before = (
@@ -561,7 +610,8 @@ def return_receive(
     back = back_before + sum(measured.values())
     if back > lent + balance_tolerance_ug(lent):
         raise Conflict(
-            f"{back} µg would have come back under this loan; only {lent} µg were lent",
+            _("%(back)s µg would have come back under this loan; only %(lent)s µg were lent")
+            % {"back": back, "lent": lent},
             field="measured",
         )
     samples_transition(
@@ -628,7 +678,7 @@ def data_deposit_record(
     if reference.lower().startswith(("10.", "doi:")):
         reference = normalize_doi(reference, field="reference")
     elif not reference.startswith(("https://", "http://")):
-        raise DomainError("give a DOI (10.…) or a URL", field="reference")
+        raise DomainError(_("give a DOI (10.…) or a URL"), field="reference")
     return DataDeposit.objects.create(loan=loan, reference=reference, embargo_until=embargo_until)
 
 
@@ -637,11 +687,14 @@ def waiver_grant(*, actor, loan_id: int, obligation: str, reason: str) -> Waiver
     require_role(actor, Role.CURATOR)
     loan = loan_for(actor, loan_id)
     if obligation not in Waiver.Obligation.values:
-        raise DomainError(f"one of {', '.join(Waiver.Obligation.values)}", field="obligation")
+        raise DomainError(
+            _("one of %(values)s") % {"values": ", ".join(Waiver.Obligation.values)},
+            field="obligation",
+        )
     if not reason.strip():
-        raise DomainError("a waiver needs a reason", field="reason")
+        raise DomainError(_("a waiver needs a reason"), field="reason")
     if loan.waivers.filter(obligation=obligation).exists():
-        raise Conflict("already waived", field="obligation")
+        raise Conflict(_("already waived"), field="obligation")
     return Waiver.objects.create(
         loan=loan, obligation=obligation, reason=reason.strip(), waived_by=actor
     )
@@ -654,16 +707,22 @@ def closure_blockers(loan: Loan) -> list[str]:
         sample__state__in=[State.CONSUMED, State.STORED, State.ALLOCATED]
     ).select_related("sample")
     for item in out:
-        blockers.append(f"{item.sample.identifier} is {item.sample.get_state_display().lower()}")
+        blockers.append(
+            _("%(identifier)s is %(state)s")
+            % {
+                "identifier": item.sample.identifier,
+                "state": item.sample.get_state_display().lower(),
+            }
+        )
     waived = set(loan.waivers.values_list("obligation", flat=True))
     if not loan.usage_reports.exists() and Waiver.Obligation.USAGE_REPORT not in waived:
-        blockers.append("no usage report")
+        blockers.append(_("no usage report"))
     if not loan.publications.exists() and Waiver.Obligation.PUBLICATIONS not in waived:
-        blockers.append("no publication recorded")
+        blockers.append(_("no publication recorded"))
     if not loan.data_deposits.exists() and Waiver.Obligation.DATA not in waived:
-        blockers.append("no data deposit recorded")
+        blockers.append(_("no data deposit recorded"))
     if loan.incidents.filter(status=Incident.Status.OPEN).exists():
-        blockers.append("an incident is still open")
+        blockers.append(_("an incident is still open"))
     return blockers
 
 
@@ -672,12 +731,15 @@ def loan_close(*, actor, loan_id: int) -> Loan:
     require_role(actor, Role.CURATOR)
     loan = loan_for(actor, loan_id)
     if loan.status == Loan.Status.CLOSED:
-        raise Conflict("the loan is already closed", field="loan")
+        raise Conflict(_("the loan is already closed"), field="loan")
     if loan.status in {Loan.Status.AGREEMENT, Loan.Status.SIGNED, Loan.Status.SHIPPED}:
-        raise Conflict("the loan has not started", field="loan")
+        raise Conflict(_("the loan has not started"), field="loan")
     blockers = closure_blockers(loan)
     if blockers:
-        raise Conflict("the loan cannot close yet: " + "; ".join(blockers), field="loan")
+        raise Conflict(
+            _("the loan cannot close yet: %(blockers)s") % {"blockers": "; ".join(blockers)},
+            field="loan",
+        )
     loan.status = Loan.Status.CLOSED
     loan.closed_at = timezone.now()
     loan.save(update_fields=["status", "closed_at"])
