@@ -261,3 +261,19 @@ def test_every_form_refuses_hostile_values_and_changes_nothing(world, form_field
     assert response.status_code < 500
     if response.status_code >= 400:
         assert _snapshot() == before, "a refused form changed something"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("choice", ["9" * 30, " 9" + "9" * 25 + " ", "-" + "9" * 25, "١" * 25])
+def test_a_choice_beyond_64_bits_is_an_invalid_choice(choice):
+    from django import forms
+
+    from moonvault.catalog.models import Mission
+    from moonvault.core.forms import ModelChoiceField, ModelMultipleChoiceField
+
+    with pytest.raises(forms.ValidationError) as one:
+        ModelChoiceField(queryset=Mission.objects.all()).clean(choice)
+    assert one.value.code == "invalid_choice"
+    with pytest.raises(forms.ValidationError) as several:
+        ModelMultipleChoiceField(queryset=Mission.objects.all()).clean([choice])
+    assert several.value.code in ("invalid_pk_value", "invalid_choice")

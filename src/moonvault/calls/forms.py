@@ -9,6 +9,7 @@ from moonvault.calls.models import CallStatus, ProposalStatus
 from moonvault.catalog.models import DIVISIBLE_FORMS, Form, Pool
 from moonvault.catalog.selectors import mission_list
 from moonvault.core.errors import DomainError
+from moonvault.core.forms import ModelMultipleChoiceField
 from moonvault.core.units import MICROGRAMS_PER, parse_mass
 from moonvault.web.listing import ListFilter, with_all
 
@@ -152,7 +153,7 @@ class CallForm(forms.Form):
     title = forms.CharField(label=_("Title"), required=False, max_length=200)
     title_zh = forms.CharField(label=_("Chinese title"), required=False, max_length=200)
     description = forms.CharField(label=_("Description"), required=False, widget=TEXTAREA)
-    missions = forms.ModelMultipleChoiceField(
+    missions = ModelMultipleChoiceField(
         label=_("Missions offered"), queryset=None, to_field_name="code", required=False
     )
     pools = forms.MultipleChoiceField(
@@ -184,7 +185,7 @@ class CallForm(forms.Form):
     decision_due = forms.DateField(
         label=_("Decision due"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    panel = forms.ModelMultipleChoiceField(label=_("Review panel"), queryset=None, required=False)
+    panel = ModelMultipleChoiceField(label=_("Review panel"), queryset=None, required=False)
     reviewers_per_proposal = forms.IntegerField(
         label=_("Reviewers per proposal"), initial=3, max_value=LARGEST_COUNT
     )
@@ -248,7 +249,7 @@ class ExtensionForm(forms.Form):
 
 
 class PanelForm(forms.Form):
-    panel = forms.ModelMultipleChoiceField(
+    panel = ModelMultipleChoiceField(
         label=_("Review panel"),
         queryset=None,
         required=False,

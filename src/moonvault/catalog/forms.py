@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from moonvault.catalog import services
 from moonvault.catalog.models import Form, Mission, Pool, Sample, StorageLocation
 from moonvault.core.errors import DomainError
+from moonvault.core.forms import ModelChoiceField
 from moonvault.core.units import parse_mass
 
 MASS_UNITS = [("g", _("g")), ("mg", _("mg")), ("ug", _("µg")), ("kg", _("kg"))]
@@ -105,13 +106,11 @@ class SampleReceiveForm(ServiceForm):
         help_text=_("e.g. CE5C0400YJFM00505, 74001,6040 or A0064"),
     )
     igsn = forms.CharField(label=_("IGSN"), max_length=32, required=False)
-    mission = forms.ModelChoiceField(label=_("Mission"), queryset=Mission.objects.all())
+    mission = ModelChoiceField(label=_("Mission"), queryset=Mission.objects.all())
     form = forms.ChoiceField(label=_("Form"), choices=Form.choices)
     pool = forms.ChoiceField(label=_("Purpose pool"), choices=Pool.choices)
     mass_ug = MassField(label=_("Mass"))
-    location = forms.ModelChoiceField(
-        label=_("Storage location"), queryset=StorageLocation.objects.all()
-    )
+    location = ModelChoiceField(label=_("Storage location"), queryset=StorageLocation.objects.all())
     pristine = forms.BooleanField(label=_("Pristine"), required=False, initial=True)
     classification = forms.CharField(label=_("Classification"), max_length=40, required=False)
     subtype = forms.CharField(label=_("Subtype"), max_length=60, required=False)
@@ -230,7 +229,7 @@ class SampleWeighForm(ServiceForm):
 
 
 class SampleMoveForm(ServiceForm):
-    location = forms.ModelChoiceField(
+    location = ModelChoiceField(
         label=_("New storage location"), queryset=StorageLocation.objects.all()
     )
     reason = _reason_field(required=False)

@@ -16,10 +16,16 @@ NUL = "\x00"
 BIGINT = range(-(2**63), 2**63)
 
 
-def _out_of_range(value) -> bool:
+def out_of_range(value) -> bool:
+    """An integer, or text that reads as one (as int() reads it), beyond the 64-bit integers."""
     if isinstance(value, str):
-        digits = value.removeprefix("-")
-        return digits.isdigit() and len(digits) > 18 and int(value) not in BIGINT
+        digits = value.strip().lstrip("+-")
+        if not (digits.isdecimal() and len(digits) > 18):
+            return False
+        try:
+            return int(value) not in BIGINT
+        except ValueError:
+            return False
     return isinstance(value, int) and value not in BIGINT
 
 
@@ -85,7 +91,7 @@ class UnstorableInputMiddleware:
                 request, field, f"{field} contains a NUL character, which no text may hold"
             )
         for key, values in request.GET.lists():
-            if any(_out_of_range(v) for v in values):
+            if any(out_of_range(v) for v in values):
                 return _refusal(request, key, f"{key} is a number out of range")
         if _json_holds_huge_number(request):
             return _refusal(request, "body", "body holds a number out of range")
@@ -93,7 +99,7 @@ class UnstorableInputMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         for name, value in view_kwargs.items():
-            if _out_of_range(value):
+            if out_of_range(value):
                 return _refusal(request, name, f"{name} is a number out of range")
         return None
 
