@@ -49,7 +49,8 @@ def custody_verify(*, max_problems: int = 20) -> VerifyReport:
 
 def _verify(report: VerifyReport, problem) -> None:
     replay = Replay(problem)
-    for rows in event_batches():
+    # Smaller batches than the default: a batch in flight is most of what the replay holds.
+    for rows in event_batches(batch=5_000):
         replay.feed_rows(rows)
     report.events, report.head_seq, report.head_hash = (
         replay.events,
