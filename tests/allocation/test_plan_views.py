@@ -32,6 +32,10 @@ def test_the_committee_proposes_excludes_applies_and_decides_through_the_page(cl
     plan = AllocationPlan.objects.get(call=call)
     body = client.get(url).content.decode()
     assert "ranked 3 of 3" in body
+    # In Chinese the outcome and its reason are translated; the optimizer's sentence follows.
+    chinese = client.get("/zh-hans" + url).content.decode()
+    assert "全额资助" in chinese
+    assert '<small lang="en">ranked 3 of 3' in chinese
 
     excluded = proposals[0].items.get()
     assert client.post(url, {f"exclude_{excluded.pk}": "on"}).status_code == 302

@@ -58,8 +58,30 @@ class PlanOutcome(models.Model):
     reason = models.CharField(max_length=20, blank=True)
     explanation = models.TextField(blank=True)
 
+    # The optimizer's reason codes; its explanation, with the numbers, is written in English.
+    REASONS = {
+        "budget": _("the call's release budget"),
+        "reserve": _("the mission's reserve"),
+        "source_exhausted": _("no eligible sample has enough mass left"),
+        "country_cap": _("the country's share cap"),
+        "below_minimum": _("less than the minimum useful mass is left"),
+        "partner_unfunded": _("an all-or-nothing partner request is not funded"),
+        "undetermined": _("undetermined: the solver ran out of time"),
+        "excluded": _("excluded by the committee"),
+    }
+
     class Meta:
         ordering = ["plan", "rank", "item", "unit"]
+
+    @property
+    def verdict(self) -> str:
+        """The outcome and its binding reason in the reader's language."""
+        reason = self.REASONS.get(self.reason, self.reason)
+        if self.status == "full":
+            return str(_("Funded in full"))
+        if self.status == "partial":
+            return str(_("Cut back: %(reason)s")) % {"reason": reason}
+        return str(_("Not funded: %(reason)s")) % {"reason": reason}
 
 
 class PlanLine(models.Model):
