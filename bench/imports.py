@@ -247,7 +247,7 @@ def bench_vendor(vendor: str, sizes: list[int]) -> dict:
             again, wall, rss = run_measured(
                 [MOONVAULT, "import-samples", *args, "--skip-checks", "--quiet"], db.env(url)
             )
-            verified, seconds, _ = run_measured([MOONVAULT, "verify", "--skip-checks"], db.env(url))
+            verified, seconds, _ = run_measured([MOONVAULT, "verify"], db.env(url))
             figures["rerun"] = {
                 "process_wall_s": round(wall, 2),
                 "peak_rss_mb": rss,
