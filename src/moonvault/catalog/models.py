@@ -198,6 +198,8 @@ class Sample(models.Model):
             # Filter mixes in identifier order: the first page comes off the index, unsorted.
             models.Index(fields=["mission", "state", "identifier"], name="sample_mission_state_id"),
             models.Index(fields=["form", "pool", "identifier"], name="sample_form_pool_id"),
+            # A state alone: without it SQLite sorts every stored sample for the first page.
+            models.Index(fields=["state", "identifier"], name="sample_state_id"),
             # The catalog's other filter mixes and sort orders (catalog/facets.py).
             models.Index(fields=["form", "pool", "state"], name="sample_form_pool"),
             models.Index(fields=["pool", "state"], name="sample_pool_state"),
