@@ -1,11 +1,17 @@
 """The facet table equals a GROUP BY of the samples after any mix of writes."""
 
 import random
+from collections import Counter
 
 import pytest
 from django.core.management import call_command
 
+from moonvault.catalog import selectors
 from moonvault.catalog.facets import (
+    MassSplit,
+    bucket_bounds,
+    mass_bucket,
+    mass_split,
     sample_facets_drift,
     sample_facets_grouped,
     sample_facets_rebuild,
@@ -136,21 +142,147 @@ def test_the_rebuild_command_reports_and_repairs(receive, mission_ce5, capsys):
     assert "exact" in capsys.readouterr().out
 
 
-def test_facet_counts_from_the_table_equal_counts_from_the_query(receive, mission_ce5, mission_a17):
-    generate(samples=200, seed=5, events_per_sample=3, batch_events=400)
-    receive("74001", mission_a17, 30 * GRAM, form=Form.ROCK_FRAGMENT, pool=Pool.PERMANENT)
-    for filters in [
-        SampleFilters(),
-        SampleFilters(state="stored"),
-        SampleFilters(mission="A17", pool="permanent"),
-        SampleFilters(form="powder", pool="research", state="stored"),
-        SampleFilters(mission="NOPE"),
-    ]:
-        table = sample_search_counts(filters=filters)
-        # A mass range that every sample passes forces the counting query.
-        query = sample_search_counts(
-            filters=SampleFilters(**{**filters.__dict__, "mass_min_ug": 0})
+def brute_force(filters: SampleFilters) -> tuple[int, dict[str, dict[str, int]]]:
+    """The total and the non-zero facet counts, from every sample one by one."""
+    samples = list(
+        Sample.objects.values(
+            "identifier", "mission__code", "form", "pool", "state", "mass_ug", "classification"
         )
-        assert (table.source, query.source) == ("table", "query")
-        assert table.total == query.total
-        assert table.facets == query.facets
+    )
+
+    def passes(s, skip=""):
+        chosen = {"mission": ("mission__code", filters.mission)} | {
+            name: (name, getattr(filters, name)) for name in ("form", "pool", "state")
+        }
+        return (
+            all(not v or s[col] == v for name, (col, v) in chosen.items() if name != skip)
+            and (filters.mass_min_ug is None or s["mass_ug"] >= filters.mass_min_ug)
+            and (filters.mass_max_ug is None or s["mass_ug"] <= filters.mass_max_ug)
+            and s["identifier"].startswith(filters.q)
+            and filters.text.lower() in s["classification"].lower()
+        )
+
+    facets = {
+        name: dict(Counter(s[column] for s in samples if passes(s, skip=name)))
+        for name, column in (
+            ("mission", "mission__code"),
+            ("form", "form"),
+            ("pool", "pool"),
+            ("state", "state"),
+        )
+    }
+    return sum(passes(s) for s in samples), facets
+
+
+def nonzero(counts) -> dict[str, dict[str, int]]:
+    return {
+        name: {o.value: o.count for o in options if o.count}
+        for name, options in counts.facets.items()
+    }
+
+
+def test_facet_counts_equal_counting_every_sample_under_any_filter_mix(
+    receive, mission_ce5, mission_a17
+):
+    generate(samples=300, seed=5, events_per_sample=3, batch_events=400)
+    receive("74001", mission_a17, 30 * GRAM, form=Form.ROCK_FRAGMENT, pool=Pool.PERMANENT)
+    masses = sorted(Sample.objects.values_list("mass_ug", flat=True))
+    rng = random.Random(7)
+    cases = [
+        # (filters, where the counts come from)
+        (SampleFilters(), "table"),
+        (SampleFilters(state="stored"), "table"),
+        (SampleFilters(mission="A17", pool="permanent"), "table"),
+        (SampleFilters(form="powder", pool="research", state="stored"), "table"),
+        (SampleFilters(mission="NOPE"), "table"),
+        # Ranges that begin and end on bucket edges (1 g and up; 20 mg to 4.999… g; nothing).
+        (SampleFilters(mass_min_ug=GRAM), "table"),
+        (SampleFilters(form="powder", mass_min_ug=20_000, mass_max_ug=5 * GRAM - 1), "table"),
+        (SampleFilters(mass_min_ug=0, mass_max_ug=0), "table"),
+        # Ranges that do not: the edge buckets come from the samples.
+        (SampleFilters(mass_min_ug=masses[100], mass_max_ug=masses[250]), None),
+        (SampleFilters(state="stored", mass_max_ug=masses[150]), None),
+        (SampleFilters(mass_min_ug=1_500_001, mass_max_ug=1_500_002), "query"),
+        (SampleFilters(q="CE5"), "query"),
+        (SampleFilters(q="CE5", mission="CE5", mass_min_ug=masses[50]), "query"),
+        (SampleFilters(text="basalt"), "query"),
+    ]
+    cases += [
+        (SampleFilters(mass_min_ug=min(a, b), mass_max_ug=max(a, b)), None)
+        for a, b in ((rng.choice(masses), rng.choice(masses)) for _ in range(12))
+    ]
+    for filters, source in cases:
+        counts = sample_search_counts(filters=filters)
+        total, facets = brute_force(filters)
+        assert (counts.total, counts.exact) == (total, True), filters
+        assert nonzero(counts) == {
+            name: {v: n for v, n in found.items() if n} for name, found in facets.items()
+        }, filters
+        if source is not None:
+            assert counts.source == source, filters
+        assert counts.source in ("table", "query", "table+query")
+    assert {counts.source for counts in (sample_search_counts(filters=f) for f, _ in cases)} == {
+        "table",
+        "query",
+        "table+query",
+    }
+
+
+@pytest.mark.parametrize(
+    ("mass", "bucket"),
+    [
+        (0, 0),
+        (1, 1),
+        (2, 2),
+        (4, 2),
+        (5, 3),
+        (9, 3),
+        (10, 4),
+        (19, 4),
+        (20, 5),
+        (49, 5),
+        (50, 6),
+        (99, 6),
+        (100, 7),
+        (10**6, 19),
+        (2**63 - 1, 57),
+    ],
+)
+def test_mass_buckets_begin_on_round_figures(mass, bucket):
+    assert mass_bucket(mass) == bucket
+    low, high = bucket_bounds(bucket)
+    assert low <= mass <= high
+    assert mass_bucket(low) == mass_bucket(high) == bucket
+    assert mass_bucket(high + 1) == bucket + 1
+
+
+def test_a_mass_range_splits_into_whole_buckets_and_edges():
+    assert mass_split(GRAM, None) == MassSplit(buckets=(19, 57), edges=())
+    # 2 mg to 19.999 mg are whole buckets (2-4.999, 5-9.999 and 10-19.999 mg).
+    assert mass_split(1_500, 25_000) == MassSplit(
+        buckets=(11, 13), edges=((1_500, 1_999), (20_000, 25_000))
+    )
+    assert mass_split(1_500, 1_700) == MassSplit(buckets=None, edges=((1_500, 1_700),))
+    assert mass_split(None, 0) == MassSplit(buckets=(0, 0), edges=())
+
+
+def test_counting_stops_at_the_limit(receive, mission_ce5, monkeypatch):
+    for i in range(5):
+        receive(f"CE5C000{i}", mission_ce5, (i + 1) * GRAM)
+    receive("CE5P0001", mission_ce5, GRAM, form=Form.POWDER)
+    monkeypatch.setattr(selectors, "COUNT_LIMIT", 5)
+    # Six samples start with CE5: more than the limit, counting stops.
+    over = sample_search_counts(filters=SampleFilters(q="CE5"))
+    assert (over.total, over.exact, over.source) == (5, False, "query")
+    assert {o.count for options in over.facets.values() for o in options} == {None}
+    # One powder among them: the total is exact, the options (counted without the form) are not.
+    one = sample_search_counts(filters=SampleFilters(q="CE5", form="powder"))
+    assert (one.total, one.exact) == (1, True)
+    assert {o.count for o in one.facets["form"]} == {None}
+    # Filters the facet table answers are exact at any size.
+    everything = sample_search_counts(filters=SampleFilters(mass_min_ug=GRAM))
+    assert (everything.total, everything.exact, everything.source) == (6, True, "table")
+    # Exactly the limit is still counted in full.
+    five = sample_search_counts(filters=SampleFilters(q="CE5C"))
+    assert (five.total, five.exact) == (5, True)
+    assert {o.value: o.count for o in five.facets["form"]}["scooped_regolith"] == 5

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from moonvault.catalog import selectors
 from moonvault.catalog.facets import sample_facets_grouped
 from moonvault.catalog.generator import generate
 from moonvault.catalog.models import Form, Mission, Sample
@@ -52,12 +53,29 @@ def test_an_option_counts_what_choosing_it_would_give_with_the_other_filters(cli
     assert 'aria-current="true"' in response.text
 
 
-def test_facet_counts_with_a_mass_range_come_from_the_query(client, shelf):
+def test_facet_counts_with_a_mass_range_come_from_the_table_and_its_edges(client, shelf):
     response = client.get("/samples/", {"mass_min": "1", "unit": "g"})
     assert listed(response) == ["74001,6040", "CE5C0400YJFM00505"]
     assert facet(response, "mission") == {"CE5": 1, "A17": 1}
     counts = sample_search_counts(filters=SampleFilters(mass_min_ug=GRAM))
-    assert (counts.source, counts.total) == ("query", 2)
+    assert (counts.source, counts.total) == ("table", 2)
+    # 1.5 g is not a bucket edge: the samples between it and 2 g are counted one by one.
+    counts = sample_search_counts(filters=SampleFilters(mass_min_ug=3 * GRAM // 2))
+    assert (counts.source, counts.total) == ("table+query", 2)
+
+
+def test_more_matches_than_are_counted_say_so(client, shelf, monkeypatch):
+    monkeypatch.setattr(selectors, "COUNT_LIMIT", 2)
+    response = client.get("/samples/", {"q": "CE5"})
+    assert "More than 2 samples" in response.text
+    assert '<span class="count">' not in response.text
+    # Every option stays listed, without a count, so that the search can still be narrowed.
+    assert {o.value for o in response.context["facets"]["form"]} == set(Form.values)
+    assert "Powder aliquot</a>" in response.text
+    body = client.get("/api/v1/samples", {"q": "CE5"}).json()
+    assert (body["count"], body["count_exact"], body["facets_source"]) == (2, False, "query")
+    assert {o["count"] for o in body["facets"]["form"]} == {None}
+    assert len(body["items"]) == 4
 
 
 @pytest.mark.parametrize(
@@ -163,3 +181,15 @@ def test_the_api_answers_facets_and_sorts(client, shelf):
 def test_the_api_refuses_an_unknown_sort(client, shelf):
     response = client.get("/api/v1/samples", {"sort": "colour"})
     assert response.status_code == 422
+
+
+def test_a_broad_mass_range_finds_the_same_page_either_way(client, shelf, monkeypatch):
+    params = {"mass_min_ug": 1, "mass_max_ug": 5 * GRAM, "sort": "identifier"}
+    narrow = client.get("/api/v1/samples", params).json()
+    # As if the range held more samples than are worth reading through the mass index.
+    monkeypatch.setattr(selectors, "MANY_IN_RANGE", 1)
+    broad = client.get("/api/v1/samples", params).json()
+    assert broad == narrow
+    assert [s["identifier"] for s in broad["items"]] == sorted(
+        Sample.objects.filter(mass_ug__range=(1, 5 * GRAM)).values_list("identifier", flat=True)
+    )

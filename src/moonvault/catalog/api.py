@@ -104,6 +104,7 @@ def sample_list(request, query: Query[SampleQuery]):
     counts = selectors.sample_search_counts(filters=filters)
     return {
         "count": counts.total,
+        "count_exact": counts.exact,
         "limit": query.limit,
         "offset": query.offset,
         "items": list(qs[query.offset : query.offset + query.limit]),

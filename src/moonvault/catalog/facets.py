@@ -1,23 +1,90 @@
-"""The pre-counted facet table: samples and mass per mission, form, purpose pool and state.
+"""The pre-counted facet table: samples and mass per mission, form, pool, state and mass bucket.
 
 Counting the catalog's facets with GROUP BY costs time in proportion to the matching samples —
 hundreds of milliseconds for a broad filter over 1,000,000 samples. `SampleFacet` holds those
-counts already grouped (a few hundred rows at most: missions × 8 forms × 4 pools × 7 states), so
-that facet counts and result totals for any mix of those four filters cost one read of a small
-table whatever the size of the catalog. Database triggers keep it exact (migration 0004); this
-module reads it, rebuilds it from scratch and checks it against the samples.
+counts already grouped (missions × 8 forms × 4 pools × 7 states × the mass buckets in use: about
+ten thousand rows at 1,000,000 samples, and not many more at any size), so that facet counts
+and result totals for any mix of those four filters and a mass range cost one read of a small
+table. A mass range whose ends are not bucket edges adds the samples of the two edge buckets,
+counted from the samples. Database triggers keep the table exact (migrations 0004 and 0008);
+this module reads it, rebuilds it from scratch and checks it against the samples.
 """
 
 from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Sum
 
 from moonvault.catalog.models import Sample, SampleFacet
 
 DIMENSIONS = ("mission", "form", "pool", "state")
 _COLUMNS = ("mission_id", "form", "pool", "state")
+_KEY = ", ".join((*_COLUMNS, "bucket"))
+
+# mass_bucket as SQL; the triggers of migration 0008 hold the same expression.
+_BUCKET_SQL = (
+    "CASE WHEN mass_ug <= 0 THEN 0 ELSE 3 * (LENGTH(CAST(mass_ug AS TEXT)) - 1) "
+    "+ CASE WHEN SUBSTR(CAST(mass_ug AS TEXT), 1, 1) < '2' THEN 1 "
+    "WHEN SUBSTR(CAST(mass_ug AS TEXT), 1, 1) < '5' THEN 2 ELSE 3 END END"
+)
+_GROUPED = (
+    f"SELECT {', '.join(_COLUMNS)}, {_BUCKET_SQL}, count(*), sum(mass_ug) "
+    f"FROM {Sample._meta.db_table} GROUP BY 1, 2, 3, 4, 5"
+)
+
+
+def mass_bucket(mass_ug: int) -> int:
+    """0 for no mass, else 3 × (digits − 1) + 1, 2 or 3 for a leading 1, 2-4 or 5-9: bucket
+    edges fall on 1, 2 and 5 × 10^k µg, the round figures people type (1 g, 500 mg, 20 µg)."""
+    if mass_ug <= 0:
+        return 0
+    digits = str(mass_ug)
+    lead = int(digits[0])
+    return 3 * (len(digits) - 1) + (1 if lead < 2 else 2 if lead < 5 else 3)
+
+
+_LEADS = (1, 2, 5, 10)
+
+
+def bucket_bounds(bucket: int) -> tuple[int, int]:
+    """The least and the greatest mass of a bucket, in µg."""
+    if bucket == 0:
+        return 0, 0
+    power, step = divmod(bucket - 1, 3)
+    return _LEADS[step] * 10**power, _LEADS[step + 1] * 10**power - 1
+
+
+# Above every mass a BigIntegerField holds.
+_LAST_BUCKET = mass_bucket(2**63 - 1)
+
+
+@dataclass(frozen=True)
+class MassSplit:
+    """A mass range as the buckets wholly inside it and the (at most two) ranges left over."""
+
+    buckets: tuple[int, int] | None
+    edges: tuple[tuple[int, int | None], ...]
+
+
+def mass_split(low: int | None, high: int | None) -> MassSplit:
+    low = low or 0
+    first = mass_bucket(low)
+    if bucket_bounds(first)[0] < low:
+        first += 1
+    last = _LAST_BUCKET
+    if high is not None:
+        last = mass_bucket(high)
+        if bucket_bounds(last)[1] > high:
+            last -= 1
+    if first > last:
+        return MassSplit(buckets=None, edges=((low, high),))
+    edges: list[tuple[int, int | None]] = []
+    if low < bucket_bounds(first)[0]:
+        edges.append((low, bucket_bounds(first)[0] - 1))
+    if high is not None and high > bucket_bounds(last)[1]:
+        edges.append((bucket_bounds(last)[1] + 1, high))
+    return MassSplit(buckets=(first, last), edges=tuple(edges))
 
 
 @dataclass(frozen=True)
@@ -28,42 +95,23 @@ class FacetTableCounts:
     by_dimension: dict[str, Counter]
 
 
-def facet_table_counts(*, selected: dict[str, object]) -> FacetTableCounts:
-    """`selected` maps dimensions to a chosen value (mission by id); absent means any.
+def facet_table_rows(*, buckets: tuple[int, int]) -> list[tuple]:
+    """The facet table summed over a range of mass buckets: (mission_id, form, pool, state, n).
 
-    One statement of four GROUP BYs over the facet table, one per dimension with the other
-    dimensions' filters, so that a few dozen sums come back instead of every facet row.
+    A few hundred rows at most, whatever the size of the catalog.
     """
-    table, parts, params = SampleFacet._meta.db_table, [], []
-    for name, column in zip(DIMENSIONS, _COLUMNS, strict=True):
-        others = [
-            (c, selected[n])
-            for n, c in zip(DIMENSIONS, _COLUMNS, strict=True)
-            if n != name and n in selected
-        ]
-        where = " AND ".join(f"{c} = %s" for c, _ in others)
-        parts.append(
-            f"SELECT %s, CAST({column} AS TEXT), SUM(count) FROM {table}"
-            + (f" WHERE {where}" if where else "")
-            + f" GROUP BY {column}"
-        )
-        params += [name, *(value for _, value in others)]
-    by_dimension = {name: Counter() for name in DIMENSIONS}
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for name, value, count in cursor.fetchall():
-            by_dimension[name][int(value) if name == "mission" else value] += int(count)
-    mission = selected.get("mission", _ANY)
-    total = sum(n for value, n in by_dimension["mission"].items() if mission in (_ANY, value))
-    return FacetTableCounts(total=total, by_dimension=by_dimension)
+    rows = SampleFacet.objects.all()
+    if buckets != (0, _LAST_BUCKET):
+        rows = rows.filter(bucket__range=buckets)
+    return list(rows.values_list(*_COLUMNS).annotate(n=Sum("count")).order_by())
 
 
 _ANY = object()
 
 
 def facet_counts(rows, *, selected: dict[str, object]) -> FacetTableCounts:
-    """Counts from rows of (mission_id, form, pool, state, count): the facet table's, or a
-    GROUP BY of the samples that pass the filters the table cannot hold."""
+    """Counts from rows of (mission_id, form, pool, state, count), from the facet table or from
+    a GROUP BY of the samples; `selected` maps dimensions to a chosen value (mission by id)."""
     total = 0
     by_dimension = {name: Counter() for name in DIMENSIONS}
     for *key, count in rows:
@@ -87,15 +135,17 @@ def _miss(selected: dict[str, object], name: str, value: object) -> bool:
 
 
 def sample_facets_grouped() -> dict[tuple, tuple[int, int]]:
-    """The facet rows as the samples give them now: (mission_id, form, pool, state) → (n, µg)."""
-    rows = Sample.objects.values(*_COLUMNS).annotate(n=Count("id"), m=Sum("mass_ug")).order_by()
-    return {tuple(row[c] for c in _COLUMNS): (row["n"], row["m"]) for row in rows}
+    """The facet rows as the samples give them now: (mission_id, form, pool, state, bucket) →
+    (n, µg)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_GROUPED)
+        return {tuple(row[:5]): (row[5], row[6]) for row in cursor.fetchall()}
 
 
 def sample_facets_stored() -> dict[tuple, tuple[int, int]]:
     return {
-        tuple(row[:4]): (row[4], row[5])
-        for row in SampleFacet.objects.values_list(*_COLUMNS, "count", "mass_ug")
+        tuple(row[:5]): (row[5], row[6])
+        for row in SampleFacet.objects.values_list(*_COLUMNS, "bucket", "count", "mass_ug")
     }
 
 
@@ -121,11 +171,9 @@ def sample_facets_rebuild() -> int:
             # Writers wait until the recount commits, so that none of their changes is lost.
             cursor.execute(f"LOCK TABLE {Sample._meta.db_table} IN SHARE MODE")
     SampleFacet.objects.all().delete()
-    table, key = SampleFacet._meta.db_table, ", ".join(_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({key}, count, mass_ug) "
-            f"SELECT {key}, count(*), sum(mass_ug) FROM {Sample._meta.db_table} GROUP BY {key}"
+            f"INSERT INTO {SampleFacet._meta.db_table} ({_KEY}, count, mass_ug) {_GROUPED}"
         )
     return SampleFacet.objects.count()
 
@@ -166,19 +214,20 @@ def sample_facets_add(rows) -> None:
     """Count inserted samples into the facet table: rows of (mission_id, form, pool, state, µg)."""
     delta: dict[tuple, list[int]] = {}
     for mission_id, form, pool, state, mass in rows:
-        entry = delta.get((mission_id, form, pool, state))
+        key = (mission_id, form, pool, state, mass_bucket(mass))
+        entry = delta.get(key)
         if entry is None:
-            delta[(mission_id, form, pool, state)] = [1, mass]
+            delta[key] = [1, mass]
         else:
             entry[0] += 1
             entry[1] += mass
     if not delta:
         return
-    table, key = SampleFacet._meta.db_table, ", ".join(_COLUMNS)
+    table = SampleFacet._meta.db_table
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {table} ({key}, count, mass_ug) VALUES (%s, %s, %s, %s, %s, %s) "
-            f"ON CONFLICT ({key}) DO UPDATE SET count = {table}.count + excluded.count, "
+            f"INSERT INTO {table} ({_KEY}, count, mass_ug) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            f"ON CONFLICT ({_KEY}) DO UPDATE SET count = {table}.count + excluded.count, "
             f"mass_ug = {table}.mass_ug + excluded.mass_ug",
             [(*k, n, m) for k, (n, m) in delta.items()],
         )

@@ -217,23 +217,25 @@ class Sample(models.Model):
 
 
 class SampleFacet(models.Model):
-    """How many samples, and how much mass, share one mission, form, pool and state.
+    """How many samples, and how much mass, share one mission, form, pool, state and mass bucket.
 
-    Kept exact by database triggers on catalog_sample (migration 0003), so that every writer —
-    services, admin, bulk COPY — keeps it in step; see catalog/facets.py.
+    Kept exact by database triggers on catalog_sample (migrations 0004 and 0008), so that every
+    writer — services, admin, bulk COPY — keeps it in step; see catalog/facets.py.
     """
 
     mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="+")
     form = models.CharField(max_length=20, choices=Form.choices)
     pool = models.CharField(max_length=16, choices=Pool.choices)
     state = models.CharField(max_length=12, choices=State.choices)
+    # catalog.facets.mass_bucket of the samples' mass: a mass range is answered from here.
+    bucket = models.SmallIntegerField(default=0)
     count = models.BigIntegerField()
     mass_ug = models.BigIntegerField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["mission", "form", "pool", "state"], name="sample_facet_unique"
+                fields=["mission", "form", "pool", "state", "bucket"], name="sample_facet_unique"
             )
         ]
 

@@ -8,6 +8,7 @@ from ninja import Schema
 from pydantic import ConfigDict, Field
 
 from moonvault.catalog.models import Form, Pool
+from moonvault.catalog.selectors import COUNT_LIMIT
 from moonvault.core.units import format_mass
 
 SAMPLE_EXAMPLE = {
@@ -110,7 +111,10 @@ class SampleOut(Schema):
 class FacetOptionOut(Schema):
     value: str
     label: str
-    count: int
+    count: int | None = Field(
+        description="Samples that choosing this option instead would match; null when more than "
+        f"{COUNT_LIMIT:,} samples would have to be counted (see `count_exact`)."
+    )
     selected: bool
 
 
@@ -207,17 +211,25 @@ class SamplePage(Schema):
                         ],
                     },
                     "facets_source": "table",
+                    "count_exact": True,
                 }
             ]
         }
     )
 
-    count: int
+    count: int = Field(
+        description=f"Matching samples; {COUNT_LIMIT:,} when `count_exact` is false."
+    )
+    count_exact: bool = Field(
+        description=f"False when more than {COUNT_LIMIT:,} samples match an identifier prefix, "
+        "text, publication or mass filter that could not be answered from the pre-counted facets: "
+        "counting stops there, and the facet options show null counts."
+    )
     limit: int
     offset: int
     items: list[SampleOut]
     facets: SampleFacetsOut
-    facets_source: Literal["table", "query"]
+    facets_source: Literal["table", "query", "table+query"]
 
 
 class GenealogyNode(Schema):

@@ -1,13 +1,14 @@
 """Reads of the inventory, shared by pages, the API and commands."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from moonvault.catalog.facets import DIMENSIONS, facet_counts, facet_table_counts
+from moonvault.catalog.facets import DIMENSIONS, facet_counts, facet_table_rows, mass_split
 from moonvault.catalog.models import (
     PATH_END,
     Form,
@@ -22,6 +23,11 @@ from moonvault.core.errors import DomainError, NotFound
 from moonvault.loans.models import PublicationUse
 
 TEXT_MAX = 100
+# Matches of a filter the facet table cannot hold (identifier prefix, text, publications, a mass
+# range's edge buckets) are counted up to this many and no further: counting every match costs
+# time in proportion to the matches. Beyond it the total says "more than" and the facet options
+# show no counts.
+COUNT_LIMIT = 5_000
 # Sort keys of the catalog; the id breaks ties so that pages never overlap.
 SORTS = {
     "identifier": ("identifier",),
@@ -93,11 +99,40 @@ def sample_search(*, filters: SampleFilters, sort: str = "identifier") -> QueryS
             % {"sort": repr(sort), "sorts": ", ".join(SORTS)},
             field="sort",
         )
-    return _filtered(filters).select_related("mission", "location").order_by(*SORTS[sort])
+    mass_index = (
+        connection.vendor != "sqlite"
+        or SORTS[sort][0].endswith("mass_ug")
+        or not _many_in_mass_range(filters)
+    )
+    return (
+        _filtered(filters, mass_index=mass_index)
+        .select_related("mission", "location")
+        .order_by(*SORTS[sort])
+    )
 
 
-def _filtered(filters: SampleFilters, *, facets: bool = True) -> QuerySet[Sample]:
-    """The samples matching the filters; with `facets=False`, all but the four facet filters."""
+# SQLite keeps no statistics on value ranges. Given a mass range it reads every sample in the
+# range through the mass index and sorts them, which at 1,000,000 samples and a broad range
+# takes half a second; walking the sort order and skipping the samples outside the range finds
+# a page in a few hundred rows. So when at least this many samples are in the range, the range
+# is written so that no index serves it.
+MANY_IN_RANGE = 5_000
+
+
+def _many_in_mass_range(filters: SampleFilters) -> bool:
+    if filters.mass_min_ug is None and filters.mass_max_ug is None:
+        return False
+    in_range = _filtered(
+        SampleFilters(mass_min_ug=filters.mass_min_ug, mass_max_ug=filters.mass_max_ug)
+    )
+    return in_range.order_by().values("pk")[:MANY_IN_RANGE].count() == MANY_IN_RANGE
+
+
+def _filtered(
+    filters: SampleFilters, *, facets: bool = True, mass_index: bool = True
+) -> QuerySet[Sample]:
+    """The samples matching the filters; with `facets=False`, all but the four facet filters;
+    with `mass_index=False`, a mass range that no index can serve."""
     qs = Sample.objects.all()
     if facets and filters.mission:
         # The mission's id as a scalar subquery rather than a join: the database then treats it
@@ -107,10 +142,13 @@ def _filtered(filters: SampleFilters, *, facets: bool = True) -> QuerySet[Sample
     for name in ("form", "pool", "state"):
         if facets and getattr(filters, name):
             qs = qs.filter(**{name: getattr(filters, name)})
+    mass = "mass_ug"
+    if not mass_index:
+        qs, mass = qs.alias(mass_unindexed=F("mass_ug") + 0), "mass_unindexed"
     if filters.mass_min_ug is not None:
-        qs = qs.filter(mass_ug__gte=filters.mass_min_ug)
+        qs = qs.filter(**{f"{mass}__gte": filters.mass_min_ug})
     if filters.mass_max_ug is not None:
-        qs = qs.filter(mass_ug__lte=filters.mass_max_ug)
+        qs = qs.filter(**{f"{mass}__lte": filters.mass_max_ug})
     if filters.q:
         # Identifier prefix: a range on the byte-ordered unique index.
         q = filters.q.strip()
@@ -132,25 +170,30 @@ def _filtered(filters: SampleFilters, *, facets: bool = True) -> QuerySet[Sample
 class FacetOption:
     value: str
     label: str
-    count: int
+    # None when more than COUNT_LIMIT samples would have to be counted.
+    count: int | None
     selected: bool
 
 
 @dataclass(frozen=True)
 class SampleCounts:
+    # When `exact` is False, more than COUNT_LIMIT samples match and `total` is COUNT_LIMIT.
     total: int
+    exact: bool
     facets: dict[str, list[FacetOption]]
-    # "table" when the pre-counted facet table answered, "query" when the samples were counted.
+    # "table" when the pre-counted facet table answered, "query" when the samples were counted,
+    # "table+query" when a mass range's edge buckets were counted from the samples.
     source: str
 
 
 def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
     """The number of matching samples, and per facet option the number it would give.
 
-    With filters on mission, form, pool and state only, the answer comes from the facet table
-    and costs the same at any catalog size. A mass range, identifier prefix, text or publication
-    filter cannot be pre-counted: then one GROUP BY over the samples passing those filters (the
-    four facet filters left to Python) counts them, in time proportional to how many pass.
+    With filters on mission, form, pool, state and mass only, the answer comes from the facet
+    table and costs the same at any catalog size (plus the samples of at most two mass buckets
+    when the range does not begin and end on bucket edges). An identifier prefix, text or
+    publication filter cannot be pre-counted: then one GROUP BY over the samples passing those
+    filters (the four facet filters left to Python) counts them, up to COUNT_LIMIT.
     """
     filters.validate()
     missions = list(Mission.objects.order_by("landed_on", "code"))
@@ -160,20 +203,13 @@ def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
     if filters.mission:
         ids = [m.id for m in missions if m.code == filters.mission]
         selected["mission"] = ids[0] if ids else None
-    if _only_facet_filters(filters):
-        found, source = facet_table_counts(selected=selected), "table"
+    rows, source = _facet_rows(filters)
+    if rows is None:
+        total, counts = _count_up_to_limit(_filtered(filters)), None
+        exact = total <= COUNT_LIMIT
     else:
-        # One GROUP BY over the samples passing the other filters gives every facet's counts.
-        rows = (
-            _filtered(filters, facets=False)
-            .values_list("mission_id", "form", "pool", "state")
-            # COUNT(*), not of a column: under a mass range, an index-only scan of
-            # (mass, mission, form, pool, state) answers it.
-            .annotate(n=Count("*"))
-            .order_by()
-        )
-        found, source = facet_counts(rows, selected=selected), "query"
-    total, counts = found.total, found.by_dimension
+        found = facet_counts(rows, selected=selected)
+        total, counts, exact = found.total, found.by_dimension, True
     choices = {
         "mission": [(m.id, m.code, _mission_label(m)) for m in missions],
         "form": [(v, v, label) for v, label in Form.choices],
@@ -185,24 +221,58 @@ def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
             FacetOption(
                 value=value,
                 label=str(label),
-                count=counts[name].get(key, 0),
+                count=None if counts is None else counts[name].get(key, 0),
                 selected=getattr(filters, name) == value,
             )
             for key, value, label in choices[name]
         ]
         for name in DIMENSIONS
     }
-    return SampleCounts(total=total, facets=facets, source=source)
-
-
-def _only_facet_filters(filters: SampleFilters) -> bool:
-    return (
-        filters.mass_min_ug is None
-        and filters.mass_max_ug is None
-        and not filters.q.strip()
-        and not filters.text.strip()
-        and not filters.has_publications
+    return SampleCounts(
+        total=total if exact else COUNT_LIMIT, exact=exact, facets=facets, source=source
     )
+
+
+def _facet_rows(filters: SampleFilters) -> tuple[list[tuple] | None, str]:
+    """Rows of (mission_id, form, pool, state, n) over the samples passing every filter but the
+    four facet filters; None when more than COUNT_LIMIT samples would have to be counted."""
+    unweighed = replace(filters, mass_min_ug=None, mass_max_ug=None)
+    if not _only_table_filters(unweighed):
+        return _grouped_up_to_limit(_filtered(filters, facets=False)), "query"
+    split = mass_split(filters.mass_min_ug, filters.mass_max_ug)
+    rows = facet_table_rows(buckets=split.buckets) if split.buckets else []
+    if not split.edges:
+        return rows, "table"
+    edges = Q()
+    for low, high in split.edges:
+        edges |= Q(mass_ug__gte=low) & (Q() if high is None else Q(mass_ug__lte=high))
+    edge_rows = _grouped_up_to_limit(_filtered(unweighed, facets=False).filter(edges))
+    if edge_rows is None:
+        return None, "query"
+    return rows + edge_rows, "table+query" if split.buckets else "query"
+
+
+def _grouped_up_to_limit(samples: QuerySet[Sample]) -> list[tuple] | None:
+    # LIMIT inside, GROUP BY outside: the database stops reading after COUNT_LIMIT + 1 matches.
+    sql, params = (
+        samples.order_by().values("mission_id", "form", "pool", "state")[: COUNT_LIMIT + 1]
+    ).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT mission_id, form, pool, state, COUNT(*) "
+            f"FROM ({sql}) AS matches GROUP BY mission_id, form, pool, state",
+            params,
+        )
+        rows = cursor.fetchall()
+    return rows if sum(row[4] for row in rows) <= COUNT_LIMIT else None
+
+
+def _count_up_to_limit(samples: QuerySet[Sample]) -> int:
+    return samples.order_by()[: COUNT_LIMIT + 1].count()
+
+
+def _only_table_filters(filters: SampleFilters) -> bool:
+    return not (filters.q.strip() or filters.text.strip() or filters.has_publications)
 
 
 def _mission_label(mission: Mission) -> str:

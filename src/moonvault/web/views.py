@@ -109,6 +109,7 @@ def catalog(request):
         {
             "page": result.page if result else None,
             "facets": result.counts.facets if result else None,
+            "counts": result.counts if result else None,
             "errors": errors,
             # One slot per filter, so that a partial answer also clears errors already fixed.
             "field_errors": [(name, errors.get(name, "")) for name in FILTER_PARAMS],
