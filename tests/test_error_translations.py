@@ -1,13 +1,17 @@
 """Refusals of the services speak the language of the request, and English stays as it was."""
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone, translation
 
 from moonvault.calls.models import CallStatus
 from moonvault.calls.services import call_create, call_transition
-from moonvault.catalog.models import Pool
+from moonvault.catalog.importers import apollo_catalog_import, apollo_csv_parse
+from moonvault.catalog.importers_nasa import nasa_catalog_import, nasa_json_parse
+from moonvault.catalog.models import Pool, Sample
 from moonvault.catalog.services import ChildSpec, sample_consume, sample_split, sample_weigh
 from moonvault.core.errors import Conflict, DomainError, NotFound
 from moonvault.core.identifiers import validate_orcid
@@ -119,3 +123,56 @@ def test_an_api_refusal_follows_the_accept_language_header(client):
     # Without the header, English, and the next request is not left in Chinese.
     answer = client.get("/api/v1/missions/CE9")
     assert answer.json()["errors"][0]["message"] == "mission 'CE9' does not exist"
+
+
+APOLLO_CSV = (
+    b"ID,Mission,Type,Subtype,Weight (g),Pristine (%)\n"
+    b"10017,Apollo11,Basalt,Ilmenite,973.6,42\n"
+    b"10020,Apollo11,Basalt,Ilmenite,-3.2,\n"
+)
+NASA_JSON = Path(__file__).parent / "catalog" / "data" / "nasa_catalog.json"
+
+
+def test_a_catalog_import_refuses_a_bad_row_in_chinese_and_in_english_naming_the_row():
+    with translation.override("zh-hans"), pytest.raises(DomainError) as refused:
+        apollo_catalog_import(actor=None, report=apollo_csv_parse(APOLLO_CSV))
+    assert refused.value.message == "未导入任何内容：第 3 行，Weight (g) 列：质量 -3.2 g 为负数"
+    assert fields(refused.value) == ["Weight (g)"]
+    with translation.override("en"), pytest.raises(DomainError) as refused:
+        apollo_catalog_import(actor=None, report=apollo_csv_parse(APOLLO_CSV))
+    assert refused.value.message == (
+        "nothing imported: row 3, column Weight (g): the mass -3.2 g is negative"
+    )
+
+
+@pytest.mark.django_db
+def test_a_nasa_import_names_the_bad_records_in_chinese_and_its_dry_run_reports_in_chinese(
+    facility,
+):
+    records = json.loads(NASA_JSON.read_text())
+    records[4]["ORIGINALWEIGHT"] = -3
+    records[9]["DISPLAYSAMPLENUMBER"] = "70017,5"
+    data = json.dumps(records).encode()
+    with translation.override("zh-hans"):
+        report = nasa_json_parse(data)
+        with pytest.raises(DomainError) as refused:
+            nasa_catalog_import(actor=None, report=report)
+        dry_run = nasa_catalog_import(actor=None, report=report, dry_run=True).lines()
+    assert refused.value.message == (
+        "未导入任何内容：第 5 条记录，ORIGINALWEIGHT 字段：重量 -3 g 为负数（另有 1 处问题）"
+    )
+    assert refused.value.problems[1].message == (
+        "第 10 条记录，DISPLAYSAMPLENUMBER 字段：'70017,5' 不是 15555 的分样编号"
+        "（290 或 15555,290）"
+    )
+    assert fields(refused.value) == ["ORIGINALWEIGHT", "DISPLAYSAMPLENUMBER"]
+    assert dry_run[0] == "2 行无法导入："
+    assert "  第 5 条记录，ORIGINALWEIGHT 字段：重量 -3 g 为负数" in dry_run
+    assert dry_run[-1] == "试运行：未导入任何内容。"
+    with translation.override("en"), pytest.raises(DomainError) as refused:
+        nasa_catalog_import(actor=None, report=nasa_json_parse(data))
+    assert refused.value.message == (
+        "nothing imported: record 5, column ORIGINALWEIGHT: the weight -3 g is negative "
+        "(and 1 more)"
+    )
+    assert Sample.objects.count() == 0

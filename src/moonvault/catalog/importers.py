@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from moonvault.catalog.models import (
     Form,
@@ -154,54 +155,91 @@ class CatalogReport:
         return {m: (n, mass) for m, (n, mass) in out.items()}
 
     def lines(self) -> list[str]:
-        """The report as a curator reads it."""
-        out = [f"{len(self.rows):,} rows, {_grams(self.total_mass_ug)} in all"]
+        """The report as a curator reads it, in the active language."""
+        out = [
+            _("%(count)s rows, %(mass)s in all")
+            % {"count": f"{len(self.rows):,}", "mass": _grams(self.total_mass_ug)}
+        ]
         for mission, (n, mass) in self.by_mission().items():
-            out.append(f"  {APOLLO_MISSIONS[mission].code}: {n:,} samples, {_grams(mass)}")
-        out.append("Anomalies (all rows imported as described):")
+            out.append(
+                "  "
+                + _("%(code)s: %(count)s samples, %(mass)s")
+                % {"code": APOLLO_MISSIONS[mission].code, "count": f"{n:,}", "mass": _grams(mass)}
+            )
+        out.append(_("Anomalies (all rows imported as described):"))
         for variant in self.case_variants:
             spelled = ", ".join(f"{s!r} ×{n}" for s, n in sorted(variant.spellings.items()))
             out.append(
-                f"  case variants in {variant.column}: {spelled} -> {variant.canonical!r}, "
-                f"{variant.rows_changed} respelled"
+                "  "
+                + _(
+                    "case variants in %(column)s: %(spellings)s -> %(canonical)s, "
+                    "%(count)s respelled"
+                )
+                % {
+                    "column": variant.column,
+                    "spellings": spelled,
+                    "canonical": repr(variant.canonical),
+                    "count": variant.rows_changed,
+                }
             )
         if self.stray_spaces:
             out.append(
-                f"  stray spaces removed in {len(self.stray_spaces)} cells: rows "
-                + _rows(r for r, _ in self.stray_spaces)
+                "  "
+                + _("stray spaces removed in %(count)s cells: rows %(rows)s")
+                % {
+                    "count": len(self.stray_spaces),
+                    "rows": _rows(r for r, _column in self.stray_spaces),
+                }
             )
         if self.empty_subtypes:
             out.append(
-                f"  empty subtype in {len(self.empty_subtypes)} rows: {_rows(self.empty_subtypes)}"
+                "  "
+                + _("empty subtype in %(count)s rows: %(rows)s")
+                % {"count": len(self.empty_subtypes), "rows": _rows(self.empty_subtypes)}
             )
         if self.unstudied:
-            counts = Counter(s for _, s in self.unstudied)
+            counts = Counter(s for _row, s in self.unstudied)
             spelled = ", ".join(f"{s!r} ×{n}" for s, n in sorted(counts.items()))
             out.append(
-                f"  not yet studied ({spelled}) in {len(self.unstudied)} rows: "
-                + _rows(r for r, _ in self.unstudied)
+                "  "
+                + _("not yet studied (%(spellings)s) in %(count)s rows: %(rows)s")
+                % {
+                    "spellings": spelled,
+                    "count": len(self.unstudied),
+                    "rows": _rows(r for r, _subtype in self.unstudied),
+                }
             )
         if self.pristinity_over_100:
             listed = ", ".join(
-                f"row {r} ({identifier}: {pct} %)"
+                _("row %(row)s (%(identifier)s: %(pct)s %%)")
+                % {"row": r, "identifier": identifier, "pct": pct}
                 for r, identifier, pct in self.pristinity_over_100
             )
             out.append(
-                f"  pristinity above 100 % in {len(self.pristinity_over_100)} rows, kept as "
-                f"recorded: {listed}"
+                "  "
+                + _("pristinity above 100 %% in %(count)s rows, kept as recorded: %(listed)s")
+                % {"count": len(self.pristinity_over_100), "listed": listed}
             )
         if self.pristinity_missing:
             out.append(
-                f"  pristinity not given in {len(self.pristinity_missing)} rows: "
-                + _rows(self.pristinity_missing)
+                "  "
+                + _("pristinity not given in %(count)s rows: %(rows)s")
+                % {"count": len(self.pristinity_missing), "rows": _rows(self.pristinity_missing)}
             )
         if self.zero_mass:
-            listed = ", ".join(f"row {r} ({identifier})" for r, identifier in self.zero_mass)
-            out.append(
-                f"  weight recorded as 0 g in {len(self.zero_mass)} rows, imported with no mass "
-                f"so that the generic number exists: {listed}"
+            listed = ", ".join(
+                _("row %(row)s (%(identifier)s)") % {"row": r, "identifier": identifier}
+                for r, identifier in self.zero_mass
             )
-        out.append("  duplicate identifiers: none (a duplicate rejects the whole file)")
+            out.append(
+                "  "
+                + _(
+                    "weight recorded as 0 g in %(count)s rows, imported with no mass so that the "
+                    "generic number exists: %(listed)s"
+                )
+                % {"count": len(self.zero_mass), "listed": listed}
+            )
+        out.append("  " + _("duplicate identifiers: none (a duplicate rejects the whole file)"))
         return out
 
 
@@ -223,21 +261,54 @@ def _rows(numbers) -> str:
     return ", ".join(str(n) for n in numbers)
 
 
+def _at(word: str, number: int) -> str:
+    """`row 5`, or `record 5` when the file calls one sample a record (JSON)."""
+    if word == "record":
+        return _("record %(number)s") % {"number": number}
+    return _("row %(number)s") % {"number": number}
+
+
+def _numbered(word: str, numbers) -> str:
+    """`rows 5, 8`, or `records 5, 8` when the file calls one sample a record (JSON)."""
+    if word == "record":
+        return _("records %(numbers)s") % {"numbers": _rows(numbers)}
+    return _("rows %(numbers)s") % {"numbers": _rows(numbers)}
+
+
+def _located(row: int, column: str | None, why: str, word: str = "row") -> str:
+    """A problem of one row, `row 5, column ID: why`, in the active language."""
+    values = {"row": row, "column": column, "why": why}
+    if word == "record":
+        if column:
+            return _("record %(row)s, column %(column)s: %(why)s") % values
+        return _("record %(row)s: %(why)s") % values
+    if column:
+        return _("row %(row)s, column %(column)s: %(why)s") % values
+    return _("row %(row)s: %(why)s") % values
+
+
+def _nothing_imported(problems: list[FieldProblem]) -> str:
+    """The refusal of a whole file: its first problem, and how many more there are."""
+    first = problems[0].message
+    if len(problems) > 1:
+        return _("nothing imported: %(first)s (and %(more)s more)") % {
+            "first": first,
+            "more": len(problems) - 1,
+        }
+    return _("nothing imported: %(first)s") % {"first": first}
+
+
 class _Problems:
     def __init__(self):
         self.items: list[FieldProblem] = []
 
     def add(self, row: int, column: str | None, why: str) -> None:
-        where = f"row {row}, column {column}" if column else f"row {row}"
-        self.items.append(FieldProblem(column, f"{where}: {why}"))
+        self.items.append(FieldProblem(column, _located(row, column, why)))
 
     def raise_if_any(self, error=DomainError) -> None:
         if not self.items:
             return
-        count = len(self.items)
-        first = self.items[0].message
-        more = f" (and {count - 1} more)" if count > 1 else ""
-        raise error(f"nothing imported: {first}{more}", problems=self.items[:MAX_PROBLEMS])
+        raise error(_nothing_imported(self.items), problems=self.items[:MAX_PROBLEMS])
 
 
 def _tidy(text: str) -> str:
@@ -252,12 +323,15 @@ def _decode(data: bytes | str) -> str:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise DomainError(
-                f"the file is not UTF-8 text (byte {exc.start} cannot be read)", field="file"
+                _("the file is not UTF-8 text (byte %(byte)s cannot be read)")
+                % {"byte": exc.start},
+                field="file",
             ) from None
     if "\x00" in text:
         # A text file never holds NUL, and PostgreSQL refuses to store one.
         raise DomainError(
-            f"the file is not text (a NUL character at position {text.index(chr(0))})",
+            _("the file is not text (a NUL character at position %(position)s)")
+            % {"position": text.index(chr(0))},
             field="file",
         )
     return text
@@ -268,11 +342,14 @@ def _pristinity(text: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"{text!r} is not a number") from None
+        raise ValueError(_("%(text)s is not a number") % {"text": repr(text)}) from None
     if not value.is_finite() or value < 0:
-        raise ValueError(f"{text!r} is not a percentage of zero or more")
+        raise ValueError(_("%(text)s is not a percentage of zero or more") % {"text": repr(text)})
     if value >= PRISTINITY_LIMIT or value != round(value, PRISTINITY_PLACES):
-        raise ValueError(f"{text!r} must be below {PRISTINITY_LIMIT} with at most two decimals")
+        raise ValueError(
+            _("%(text)s must be below %(limit)s with at most two decimals")
+            % {"text": repr(text), "limit": PRISTINITY_LIMIT}
+        )
     return value
 
 
@@ -286,10 +363,13 @@ def apollo_csv_parse(data: bytes | str) -> CatalogReport:
     problems = _Problems()
     header = next(reader, None)
     if header is None or tuple(_tidy(h) for h in header) != APOLLO_HEADER:
+        found = ",".join(header or [])
+        if found:
+            message = _("row 1: the header must be %(expected)s; found %(found)s")
+        else:
+            message = _("row 1: the header must be %(expected)s; found an empty file")
         raise DomainError(
-            f"row 1: the header must be {','.join(APOLLO_HEADER)}; found "
-            f"{','.join(header or []) or 'an empty file'}",
-            field="header",
+            message % {"expected": ",".join(APOLLO_HEADER), "found": found}, field="header"
         )
     report = CatalogReport()
     raw: list[tuple[int, list[str]]] = []
@@ -299,7 +379,10 @@ def apollo_csv_parse(data: bytes | str) -> CatalogReport:
         row = reader.line_num
         if len(cells) != len(APOLLO_HEADER):
             problems.add(
-                row, None, f"has {len(cells)} cells where the header has {len(APOLLO_HEADER)}"
+                row,
+                None,
+                _("has %(count)s cells where the header has %(expected)s")
+                % {"count": len(cells), "expected": len(APOLLO_HEADER)},
             )
             continue
         tidy = []
@@ -310,9 +393,9 @@ def apollo_csv_parse(data: bytes | str) -> CatalogReport:
             tidy.append(clean)
         raw.append((row, tidy))
     if not raw and not problems.items:
-        raise DomainError("the file has a header but no samples", field="file")
+        raise DomainError(_("the file has a header but no samples"), field="file")
 
-    subtype_spellings = _canonical_spellings(cells[3] for _, cells in raw if cells[3])
+    subtype_spellings = _canonical_spellings(cells[3] for _row, cells in raw if cells[3])
     missions = {k.lower(): k for k in APOLLO_MISSIONS}
     types = {k.lower(): k for k in APOLLO_TYPES}
     variants: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
@@ -320,10 +403,20 @@ def apollo_csv_parse(data: bytes | str) -> CatalogReport:
     for row, (identifier, mission_text, type_text, subtype, weight, pristine) in raw:
         ok = True
         if not GENERIC_NUMBER.fullmatch(identifier):
-            problems.add(row, "ID", f"{identifier!r} is not a five-digit Apollo generic number")
+            problems.add(
+                row,
+                "ID",
+                _("%(identifier)s is not a five-digit Apollo generic number")
+                % {"identifier": repr(identifier)},
+            )
             ok = False
         elif identifier in first_row:
-            problems.add(row, "ID", f"{identifier} already appears in row {first_row[identifier]}")
+            problems.add(
+                row,
+                "ID",
+                _("%(value)s already appears in %(where)s")
+                % {"value": identifier, "where": _at("row", first_row[identifier])},
+            )
             ok = False
         else:
             first_row[identifier] = row
@@ -333,7 +426,8 @@ def apollo_csv_parse(data: bytes | str) -> CatalogReport:
             problems.add(
                 row,
                 "Mission",
-                f"unknown mission {mission_text!r}; expected one of {', '.join(APOLLO_MISSIONS)}",
+                _("unknown mission %(mission)s; expected one of %(missions)s")
+                % {"mission": repr(mission_text), "missions": ", ".join(APOLLO_MISSIONS)},
             )
             ok = False
         else:
@@ -343,8 +437,12 @@ def apollo_csv_parse(data: bytes | str) -> CatalogReport:
                 problems.add(
                     row,
                     "ID",
-                    f"{identifier} is not an {facts.name} number (those start with "
-                    f"{facts.generic_prefix})",
+                    _("%(identifier)s is not an %(mission)s number (those start with %(prefix)s)")
+                    % {
+                        "identifier": identifier,
+                        "mission": facts.name,
+                        "prefix": facts.generic_prefix,
+                    },
                 )
                 ok = False
 
@@ -353,7 +451,8 @@ def apollo_csv_parse(data: bytes | str) -> CatalogReport:
             problems.add(
                 row,
                 "Type",
-                f"unknown type {type_text!r}; expected one of {', '.join(APOLLO_TYPES)}",
+                _("unknown type %(type)s; expected one of %(types)s")
+                % {"type": repr(type_text), "types": ", ".join(APOLLO_TYPES)},
             )
             ok = False
         else:
@@ -364,7 +463,11 @@ def apollo_csv_parse(data: bytes | str) -> CatalogReport:
             variants["Subtype"][canonical][subtype] += 1
             subtype = canonical
             if len(subtype) > SUBTYPE_MAX:
-                problems.add(row, "Subtype", f"is longer than {SUBTYPE_MAX} characters")
+                problems.add(
+                    row,
+                    "Subtype",
+                    _("is longer than %(max)s characters") % {"max": SUBTYPE_MAX},
+                )
                 ok = False
             elif subtype.lower() in UNSTUDIED_SUBTYPES:
                 report.unstudied.append((row, subtype))
@@ -373,12 +476,15 @@ def apollo_csv_parse(data: bytes | str) -> CatalogReport:
 
         mass_ug = 0
         if not weight:
-            problems.add(row, "Weight (g)", "the mass is missing")
+            problems.add(row, "Weight (g)", _("the mass is missing"))
             ok = False
         elif "," in weight:
             # "12,5" is 12.5 g in much of the world and 125 g to a thousands reader: refuse both.
             problems.add(
-                row, "Weight (g)", f"{weight!r}: write grams with a decimal point and no commas"
+                row,
+                "Weight (g)",
+                _("%(weight)s: write grams with a decimal point and no commas")
+                % {"weight": repr(weight)},
             )
             ok = False
         else:
@@ -389,7 +495,11 @@ def apollo_csv_parse(data: bytes | str) -> CatalogReport:
                 ok = False
             else:
                 if mass_ug < 0:
-                    problems.add(row, "Weight (g)", f"the mass {weight} g is negative")
+                    problems.add(
+                        row,
+                        "Weight (g)",
+                        _("the mass %(weight)s g is negative") % {"weight": weight},
+                    )
                     ok = False
                 elif mass_ug == 0:
                     report.zero_mass.append((row, identifier))
@@ -447,13 +557,15 @@ def _import_location(code: str) -> StorageLocation:
     )
     if not mains:
         raise NotFound(
-            "there is no main facility to receive the samples into; create a storage location "
-            "of kind facility at the main site, or name one with --location",
+            _(
+                "there is no main facility to receive the samples into; create a storage "
+                "location of kind facility at the main site, or name one with --location"
+            ),
             field="location",
         )
     if len(mains) > 1:
         raise DomainError(
-            "there is more than one main facility; name the storage location with --location",
+            _("there is more than one main facility; name the storage location with --location"),
             field="location",
         )
     return mains[0]
@@ -470,7 +582,9 @@ def _identifiers_taken(report: CatalogReport) -> None:
     problems = _Problems()
     for identifier in sorted(taken, key=by_identifier.__getitem__):
         problems.add(
-            by_identifier[identifier], "ID", f"sample {identifier} is already in the inventory"
+            by_identifier[identifier],
+            "ID",
+            _("sample %(identifier)s is already in the inventory") % {"identifier": identifier},
         )
     problems.raise_if_any(Conflict)
 
@@ -491,7 +605,11 @@ def apollo_catalog_import(
     runs and nothing is written.
     """
     if pool not in Pool.values:
-        raise DomainError(f"{pool!r} is not one of: {', '.join(Pool.values)}", field="pool")
+        raise DomainError(
+            _("%(value)s is not one of: %(values)s")
+            % {"value": repr(pool), "values": ", ".join(Pool.values)},
+            field="pool",
+        )
     location = _import_location(location_code)
     _identifiers_taken(report)
     needed = {APOLLO_MISSIONS[m].code: APOLLO_MISSIONS[m] for m in report.by_mission()}

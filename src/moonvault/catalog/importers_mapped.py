@@ -21,8 +21,17 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from moonvault.catalog.importers import MAX_PROBLEMS, _decode, _import_location, _tidy
+from moonvault.catalog.importers import (
+    MAX_PROBLEMS,
+    _at,
+    _decode,
+    _import_location,
+    _located,
+    _nothing_imported,
+    _tidy,
+)
 from moonvault.catalog.models import (
     Form,
     IdConvention,
@@ -65,8 +74,7 @@ FIXABLE_FIELDS = ("mission", "form", "mass_unit", "classification", "subtype")
 
 def refusal(row: int, column: str | None, why: str, *, word: str = "row") -> FieldProblem:
     """`word`: what the file calls one sample, a CSV row or a JSON record."""
-    where = f"{word} {row}, column {column}" if column else f"{word} {row}"
-    return FieldProblem(column, f"{where}: {why}")
+    return FieldProblem(column, _located(row, column, why, word))
 
 
 @dataclass(slots=True)
@@ -103,30 +111,54 @@ class ReceiveOutcome:
     missions_created: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
+        """The outcome as a curator reads it, in the active language."""
         out = []
         if self.refused:
-            out.append(f"{len(self.refused):,} rows cannot be imported:")
+            out.append(
+                _("%(count)s rows cannot be imported:") % {"count": f"{len(self.refused):,}"}
+            )
             out += [f"  {p.message}" for p in self.refused]
         if self.to_weigh:
             out.append(
-                f"Mass unknown, to be weighed ({len(self.to_weigh):,}): " + ", ".join(self.to_weigh)
+                _("Mass unknown, to be weighed (%(count)s): %(identifiers)s")
+                % {"count": f"{len(self.to_weigh):,}", "identifiers": ", ".join(self.to_weigh)}
             )
         if self.missions_created:
-            verb = "would be created" if self.dry_run else "created"
-            out.append(f"Missions {verb}: {', '.join(self.missions_created)}")
+            codes = {"codes": ", ".join(self.missions_created)}
+            if self.dry_run:
+                out.append(_("Missions would be created: %(codes)s") % codes)
+            else:
+                out.append(_("Missions created: %(codes)s") % codes)
         if self.unchanged:
             out.append(
-                f"{self.unchanged:,} samples are already in the inventory and were left unchanged."
+                _("%(count)s samples are already in the inventory and were left unchanged.")
+                % {"count": f"{self.unchanged:,}"}
             )
-        verb = "would be" if self.dry_run else "were"
-        new = f"{self.received:,} samples {verb} received into {self.location} (pool {self.pool})"
-        if self.displays:
-            new += f", {self.displays:,} display samples {verb} split off into the public pool"
-        out.append(new + ".")
+        values = {
+            "count": f"{self.received:,}",
+            "location": self.location,
+            "pool": self.pool,
+            "displays": f"{self.displays:,}",
+        }
+        if self.dry_run and self.displays:
+            new = _(
+                "%(count)s samples would be received into %(location)s (pool %(pool)s), "
+                "%(displays)s display samples would be split off into the public pool."
+            )
+        elif self.dry_run:
+            new = _("%(count)s samples would be received into %(location)s (pool %(pool)s).")
+        elif self.displays:
+            new = _(
+                "%(count)s samples were received into %(location)s (pool %(pool)s), "
+                "%(displays)s display samples were split off into the public pool."
+            )
+        else:
+            new = _("%(count)s samples were received into %(location)s (pool %(pool)s).")
+        out.append(new % values)
         if self.dry_run:
-            out.append("Dry run: nothing was imported.")
+            out.append(_("Dry run: nothing was imported."))
         elif not self.received and not self.displays:
-            out.append("Nothing changed: every sample of the file is already in the inventory.")
+            out.append(_("Nothing changed: every sample of the file is already in the inventory."))
         return out
 
 
@@ -190,7 +222,9 @@ def _counters_bump(new: list[tuple[str, Mission]]) -> None:
         if comma and split.isdigit():
             highest[generic] = max(highest.get(generic, 0), int(split))
     for prefix, last in highest.items():
-        counter, _ = IdentifierCounter.objects.select_for_update().get_or_create(prefix=prefix)
+        counter, _created = IdentifierCounter.objects.select_for_update().get_or_create(
+            prefix=prefix
+        )
         if counter.last < last:
             counter.last = last
             counter.save(update_fields=["last"])
@@ -233,7 +267,11 @@ def catalog_rows_receive(
     (`total` is None when the number of rows is not known beforehand).
     """
     if pool not in Pool.values:
-        raise DomainError(f"{pool!r} is not one of: {', '.join(Pool.values)}", field="pool")
+        raise DomainError(
+            _("%(value)s is not one of: %(values)s")
+            % {"value": repr(pool), "values": ", ".join(Pool.values)},
+            field="pool",
+        )
     problems: list[FieldProblem] = []
     received = displays = unchanged = done = 0
     to_weigh: list[str] = []
@@ -246,9 +284,9 @@ def catalog_rows_receive(
                 new_rows, kept = _check(batch, missions, columns, problems, word)
                 unchanged += kept
                 received += len(new_rows)
-                displays += sum(len(r.displays) for r, _ in new_rows)
-                to_weigh += [r.identifier for r, _ in new_rows if r.mass_unknown]
-                to_weigh += [d for r, _ in new_rows for d in r.displays]
+                displays += sum(len(r.displays) for r, _mission in new_rows)
+                to_weigh += [r.identifier for r, _mission in new_rows if r.mass_unknown]
+                to_weigh += [d for r, _mission in new_rows for d in r.displays]
                 done += len(batch)
                 if dry_run or problems or refused:
                     continue
@@ -260,11 +298,7 @@ def catalog_rows_receive(
                     progress(done, total)
             problems[:0] = refused
             if problems and not dry_run:
-                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                raise DomainError(
-                    f"nothing imported: {problems[0].message}{more}",
-                    problems=problems[:MAX_PROBLEMS],
-                )
+                raise DomainError(_nothing_imported(problems), problems=problems[:MAX_PROBLEMS])
             if writer is not None:
                 writer.close()
         except BaseException:
@@ -295,7 +329,12 @@ def _check(
         mission = missions(r.mission)
         if mission is None:
             problems.append(
-                refusal(r.row, columns["mission"], f"unknown mission {r.mission!r}", word=word)
+                refusal(
+                    r.row,
+                    columns["mission"],
+                    _("unknown mission %(mission)s") % {"mission": repr(r.mission)},
+                    word=word,
+                )
             )
             continue
         found = existing.get(r.identifier)
@@ -305,7 +344,7 @@ def _check(
                     refusal(
                         r.row,
                         columns["igsn"],
-                        f"IGSN {r.igsn} belongs to another sample",
+                        _("IGSN %(igsn)s belongs to another sample") % {"igsn": r.igsn},
                         word=word,
                     )
                 )
@@ -313,7 +352,10 @@ def _check(
                 shown = next(d for d in r.displays if d in existing)
                 problems.append(
                     refusal(
-                        r.row, columns["displays"], f"sample {shown} is already in use", word=word
+                        r.row,
+                        columns["displays"],
+                        _("sample %(identifier)s is already in use") % {"identifier": shown},
+                        word=word,
                     )
                 )
             else:
@@ -324,8 +366,11 @@ def _check(
                 refusal(
                     r.row,
                     columns["identifier"],
-                    f"{r.identifier} is already in the inventory as another sample "
-                    "(another mission, or split from another)",
+                    _(
+                        "%(identifier)s is already in the inventory as another sample "
+                        "(another mission, or split from another)"
+                    )
+                    % {"identifier": r.identifier},
                     word=word,
                 )
             )
@@ -336,8 +381,11 @@ def _check(
                 refusal(
                     r.row,
                     columns["displays"],
-                    f"{r.identifier} is already in the inventory without display sample "
-                    f"{missing[0]}; split it off with the split service",
+                    _(
+                        "%(identifier)s is already in the inventory without display sample "
+                        "%(display)s; split it off with the split service"
+                    )
+                    % {"identifier": r.identifier, "display": missing[0]},
                     word=word,
                 )
             )
@@ -426,7 +474,7 @@ class Mapping:
 
 
 def _mapping_error(why: str) -> DomainError:
-    return DomainError(f"mapping: {why}", field="mapping")
+    return DomainError(_("mapping: %(why)s") % {"why": why}, field="mapping")
 
 
 def _form_words(forms: dict[str, str]) -> dict[str, str]:
@@ -453,17 +501,21 @@ def mapping_load(data: bytes | str, *, name: str = "") -> Mapping:
             loaded = json.loads(text)
         except ValueError as exc:
             if name.endswith(".json"):
-                raise _mapping_error(f"not valid JSON ({exc})") from None
+                raise _mapping_error(_("not valid JSON (%(error)s)") % {"error": exc}) from None
     if loaded is None:
         try:
             loaded = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise _mapping_error(f"neither valid JSON nor valid TOML ({exc})") from None
+            raise _mapping_error(
+                _("neither valid JSON nor valid TOML (%(error)s)") % {"error": exc}
+            ) from None
     if not isinstance(loaded, dict):
-        raise _mapping_error("the mapping must be a table with [columns], [fixed], [forms]")
+        raise _mapping_error(_("the mapping must be a table with [columns], [fixed], [forms]"))
     unknown = set(loaded) - {"columns", "fixed", "forms"}
     if unknown:
-        raise _mapping_error(f"unknown section {sorted(unknown)[0]!r}")
+        raise _mapping_error(
+            _("unknown section %(section)s") % {"section": repr(sorted(unknown)[0])}
+        )
     sections = {}
     for section, allowed in (
         ("columns", MAPPED_FIELDS),
@@ -472,39 +524,51 @@ def mapping_load(data: bytes | str, *, name: str = "") -> Mapping:
     ):
         table = loaded.get(section, {})
         if not isinstance(table, dict):
-            raise _mapping_error(f"[{section}] must be a table")
+            raise _mapping_error(_("[%(section)s] must be a table") % {"section": section})
         for key, value in table.items():
             if allowed is not None and key not in allowed:
                 raise _mapping_error(
-                    f"[{section}] has unknown field {key!r}; fields: {', '.join(allowed)}"
+                    _("[%(section)s] has unknown field %(field)s; fields: %(fields)s")
+                    % {"section": section, "field": repr(key), "fields": ", ".join(allowed)}
                 )
             if not isinstance(value, str) or not value.strip():
-                raise _mapping_error(f"[{section}] {key} must be a non-empty text")
+                raise _mapping_error(
+                    _("[%(section)s] %(field)s must be a non-empty text")
+                    % {"section": section, "field": key}
+                )
         sections[section] = {k: v.strip() for k, v in table.items()}
     forms = {}
     for word, value in sections["forms"].items():
         if value not in Form.values:
             raise _mapping_error(
-                f"[forms] {word!r} = {value!r} is not one of: {', '.join(Form.values)}"
+                _("[forms] %(word)s = %(value)s is not one of: %(values)s")
+                % {"word": repr(word), "value": repr(value), "values": ", ".join(Form.values)}
             )
         forms[word.strip().lower()] = value
     columns, fixed = sections["columns"], sections["fixed"]
     for required in ("identifier", "mass"):
         if required not in columns:
-            raise _mapping_error(f"[columns] must name the {required} column")
+            raise _mapping_error(
+                _("[columns] must name the %(field)s column") % {"field": required}
+            )
     for required in ("mission", "form", "mass_unit"):
         if required not in columns and required not in fixed:
-            raise _mapping_error(f"give the {required} as a column or under [fixed]")
+            raise _mapping_error(
+                _("give the %(field)s as a column or under [fixed]") % {"field": required}
+            )
     if ("latitude" in columns) != ("longitude" in columns):
-        raise _mapping_error("[columns] names latitude and longitude together or neither")
+        raise _mapping_error(_("[columns] names latitude and longitude together or neither"))
     if "mass_unit" in fixed and fixed["mass_unit"] not in MICROGRAMS_PER:
         raise _mapping_error(
-            f"[fixed] mass_unit {fixed['mass_unit']!r} is not one of: {', '.join(MICROGRAMS_PER)}"
+            _("[fixed] mass_unit %(unit)s is not one of: %(units)s")
+            % {"unit": repr(fixed["mass_unit"]), "units": ", ".join(MICROGRAMS_PER)}
         )
     if "form" in fixed:
         form = _form_value(fixed["form"], forms)
         if form is None:
-            raise _mapping_error(f"[fixed] form {fixed['form']!r} is not a form")
+            raise _mapping_error(
+                _("[fixed] form %(form)s is not a form") % {"form": repr(fixed["form"])}
+            )
         fixed["form"] = form
     return Mapping(columns=columns, fixed=fixed, forms=forms)
 
@@ -523,11 +587,22 @@ class MappedReport:
     mass_unknown: list[tuple[int, str]] = field(default_factory=list)  # (row, identifier)
 
     def lines(self) -> list[str]:
-        out = [f"{self.usable + len(self.refused):,} rows read, {self.usable:,} usable"]
+        """The report as a curator reads it, in the active language."""
+        out = [
+            _("%(count)s rows read, %(usable)s usable")
+            % {"count": f"{self.usable + len(self.refused):,}", "usable": f"{self.usable:,}"}
+        ]
         if self.stray_spaces:
-            out.append(f"  stray spaces removed in {self.stray_spaces:,} cells")
+            out.append(
+                "  "
+                + _("stray spaces removed in %(count)s cells") % {"count": f"{self.stray_spaces:,}"}
+            )
         if self.mass_unknown:
-            out.append(f"  no mass given in {len(self.mass_unknown):,} rows, imported as unknown")
+            out.append(
+                "  "
+                + _("no mass given in %(count)s rows, imported as unknown")
+                % {"count": f"{len(self.mass_unknown):,}"}
+            )
         return out
 
 
@@ -536,9 +611,12 @@ def _coordinate(text: str, low: int, high: int) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"{text!r} is not a number of degrees") from None
+        raise ValueError(_("%(text)s is not a number of degrees") % {"text": repr(text)}) from None
     if not value.is_finite() or not low <= value <= high:
-        raise ValueError(f"{text} is not between {low} and {high} degrees")
+        raise ValueError(
+            _("%(text)s is not between %(low)s and %(high)s degrees")
+            % {"text": text, "low": low, "high": high}
+        )
     return value
 
 
@@ -573,12 +651,13 @@ def mapped_csv_read(
     reader = csv.reader(lines)
     header = [_tidy(h) for h in next(reader, None) or []]
     if not header:
-        raise DomainError("row 1: the file is empty; it needs a header row", field="header")
+        raise DomainError(_("row 1: the file is empty; it needs a header row"), field="header")
     index = {}
     for name, column in mapping.columns.items():
         if column not in header:
             raise DomainError(
-                f"row 1: column {column!r} (the mapping's {name}) is not in the header",
+                _("row 1: column %(column)s (the mapping's %(field)s) is not in the header")
+                % {"column": repr(column), "field": name},
                 field="header",
             )
         index[name] = header.index(column)
@@ -594,7 +673,12 @@ def mapped_csv_read(
         row = reader.line_num
         if len(cells) != width:
             report.refused.append(
-                refusal(row, None, f"has {len(cells)} cells where the header has {width}")
+                refusal(
+                    row,
+                    None,
+                    _("has %(count)s cells where the header has %(expected)s")
+                    % {"count": len(cells), "expected": width},
+                )
             )
             continue
         values = dict(mapping.fixed)
@@ -606,20 +690,21 @@ def mapped_csv_read(
             values[name] = clean
         problems: list[FieldProblem] = [
             # Lines streamed from a file on disk skip the whole-file check; PostgreSQL refuses NUL.
-            refusal(row, columns.get(name), "holds a NUL character")
+            refusal(row, columns.get(name), _("holds a NUL character"))
             for name, i in fields
             if "\x00" in cells[i]
         ]
 
         identifier = values["identifier"]
         if not identifier:
-            problems.append(refusal(row, columns["identifier"], "the identifier is missing"))
+            problems.append(refusal(row, columns["identifier"], _("the identifier is missing")))
         elif len(identifier) > IDENTIFIER_MAX or " " in identifier:
             problems.append(
                 refusal(
                     row,
                     columns["identifier"],
-                    f"{identifier!r} is longer than {IDENTIFIER_MAX} characters or has spaces",
+                    _("%(identifier)s is longer than %(max)s characters or has spaces")
+                    % {"identifier": repr(identifier), "max": IDENTIFIER_MAX},
                 )
             )
         elif not (identifier.isascii() and identifier.isprintable()):
@@ -627,7 +712,8 @@ def mapped_csv_read(
                 refusal(
                     row,
                     columns["identifier"],
-                    f"{identifier!r} must be printable ASCII (letters, digits, punctuation)",
+                    _("%(identifier)s must be printable ASCII (letters, digits, punctuation)")
+                    % {"identifier": repr(identifier)},
                 )
             )
         elif identifier in first_row:
@@ -635,7 +721,8 @@ def mapped_csv_read(
                 refusal(
                     row,
                     columns["identifier"],
-                    f"{identifier} already appears in row {first_row[identifier]}",
+                    _("%(value)s already appears in %(where)s")
+                    % {"value": identifier, "where": _at("row", first_row[identifier])},
                 )
             )
         else:
@@ -643,7 +730,7 @@ def mapped_csv_read(
 
         mission = values.get("mission", "")
         if not mission:
-            problems.append(refusal(row, columns.get("mission"), "the mission is missing"))
+            problems.append(refusal(row, columns.get("mission"), _("the mission is missing")))
 
         form = form_words.get(values.get("form", "").lower())
         if form is None:
@@ -651,7 +738,8 @@ def mapped_csv_read(
                 refusal(
                     row,
                     columns.get("form"),
-                    f"unknown form {values.get('form', '')!r}; map it under [forms]",
+                    _("unknown form %(form)s; map it under [forms]")
+                    % {"form": repr(values.get("form", ""))},
                 )
             )
 
@@ -666,7 +754,7 @@ def mapped_csv_read(
                     refusal(
                         row,
                         columns["mass"],
-                        "the mass is missing (--allow-unknown-mass imports it as unknown)",
+                        _("the mass is missing (--allow-unknown-mass imports it as unknown)"),
                     )
                 )
         elif unit not in MICROGRAMS_PER:
@@ -674,13 +762,18 @@ def mapped_csv_read(
                 refusal(
                     row,
                     columns.get("mass_unit"),
-                    f"unknown mass unit {unit!r}; one of {', '.join(MICROGRAMS_PER)}",
+                    _("unknown mass unit %(unit)s; one of %(units)s")
+                    % {"unit": repr(unit), "units": ", ".join(MICROGRAMS_PER)},
                 )
             )
         elif "," in mass_text:
             # "12,5" is 12.5 in much of the world and 125 to a thousands reader: refuse both.
             problems.append(
-                refusal(row, columns["mass"], f"{mass_text!r}: use a decimal point, no commas")
+                refusal(
+                    row,
+                    columns["mass"],
+                    _("%(mass)s: use a decimal point, no commas") % {"mass": repr(mass_text)},
+                )
             )
         else:
             try:
@@ -693,18 +786,27 @@ def mapped_csv_read(
                         refusal(
                             row,
                             columns["mass"],
-                            f"the mass {mass_text} {unit} must be above zero and plausible",
+                            _("the mass %(mass)s %(unit)s must be above zero and plausible")
+                            % {"mass": mass_text, "unit": unit},
                         )
                     )
 
         classification = values.get("classification", "")
         if len(classification) > CLASSIFICATION_MAX:
             problems.append(
-                refusal(row, columns.get("classification"), f"longer than {CLASSIFICATION_MAX}")
+                refusal(
+                    row,
+                    columns.get("classification"),
+                    _("longer than %(max)s") % {"max": CLASSIFICATION_MAX},
+                )
             )
         subtype = values.get("subtype", "")
         if len(subtype) > SUBTYPE_MAX:
-            problems.append(refusal(row, columns.get("subtype"), f"longer than {SUBTYPE_MAX}"))
+            problems.append(
+                refusal(
+                    row, columns.get("subtype"), _("longer than %(max)s") % {"max": SUBTYPE_MAX}
+                )
+            )
 
         igsn = ""
         if values.get("igsn"):
@@ -716,7 +818,10 @@ def mapped_csv_read(
                 if igsn in igsn_row:
                     problems.append(
                         refusal(
-                            row, columns["igsn"], f"{igsn} already appears in row {igsn_row[igsn]}"
+                            row,
+                            columns["igsn"],
+                            _("%(value)s already appears in %(where)s")
+                            % {"value": igsn, "where": _at("row", igsn_row[igsn])},
                         )
                     )
                 igsn_row.setdefault(igsn, row)
@@ -750,7 +855,7 @@ def mapped_csv_read(
             mass_unknown=unknown,
         )
     if not report.usable and not report.refused:
-        raise DomainError("the file has a header but no samples", field="file")
+        raise DomainError(_("the file has a header but no samples"), field="file")
 
 
 def mapped_catalog_import(

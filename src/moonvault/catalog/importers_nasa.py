@@ -22,6 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from moonvault.catalog.importers import (
     APOLLO_MISSIONS,
@@ -29,9 +30,11 @@ from moonvault.catalog.importers import (
     GENERIC_NUMBER,
     SUBTYPE_MAX,
     CaseVariant,
+    _at,
     _canonical_spellings,
     _decode,
     _import_location,
+    _numbered,
     _pristinity,
     _tidy,
 )
@@ -96,45 +99,101 @@ class NasaReport:
         return dict(Counter(APOLLO_MISSIONS[r.mission].code for r in self.rows))
 
     def lines(self) -> list[str]:
+        """The report as a curator reads it, in the active language."""
         total = sum(r.mass_ug for r in self.rows)
         displays = sum(len(r.displays) for r in self.rows)
+        if self.word == "record":
+            read = _(
+                "%(count)s records read: %(generics)s generic samples (%(mass)s g), "
+                "%(displays)s display samples"
+            )
+        else:
+            read = _(
+                "%(count)s rows read: %(generics)s generic samples (%(mass)s g), "
+                "%(displays)s display samples"
+            )
         out = [
-            f"{len(self.rows) + len(self.refused):,} {self.word}s read: {len(self.rows):,} "
-            f"generic samples ({Decimal(total) / 1_000_000:,f} g), {displays:,} display samples"
+            read
+            % {
+                "count": f"{len(self.rows) + len(self.refused):,}",
+                "generics": f"{len(self.rows):,}",
+                "mass": f"{Decimal(total) / 1_000_000:,f}",
+                "displays": f"{displays:,}",
+            }
         ]
-        out += [f"  {code}: {n:,} generic samples" for code, n in self.by_mission().items()]
-        out.append("Normalized and noted (rows imported as described):")
+        out += [
+            "  " + _("%(code)s: %(count)s generic samples") % {"code": code, "count": f"{n:,}"}
+            for code, n in self.by_mission().items()
+        ]
+        out.append(_("Normalized and noted (rows imported as described):"))
         for spelling, name in sorted(self.renamed_fields.items()):
-            out.append(f"  field {spelling!r} read as {name}")
+            out.append(
+                "  "
+                + _("field %(spelling)s read as %(field)s")
+                % {"spelling": repr(spelling), "field": name}
+            )
         if self.ignored_fields:
-            out.append(f"  fields not in the layout, ignored: {', '.join(self.ignored_fields)}")
+            out.append(
+                "  "
+                + _("fields not in the layout, ignored: %(fields)s")
+                % {"fields": ", ".join(self.ignored_fields)}
+            )
         for variant in self.case_variants:
             spelled = ", ".join(f"{s!r} ×{n}" for s, n in sorted(variant.spellings.items()))
-            out.append(f"  spellings of {variant.column}: {spelled} -> {variant.canonical!r}")
-        if self.stray_spaces:
-            rows = sorted({r for r, _ in self.stray_spaces})
             out.append(
-                f"  stray spaces removed in {len(self.stray_spaces)} cells, {self.word}s "
-                + ", ".join(str(r) for r in rows)
+                "  "
+                + _("spellings of %(column)s: %(spellings)s -> %(canonical)s")
+                % {
+                    "column": variant.column,
+                    "spellings": spelled,
+                    "canonical": repr(variant.canonical),
+                }
             )
-        for label, items in (
-            ("weight recorded as 0 g, imported with no mass", self.zero_mass),
-            ("no weight given, imported as mass unknown", self.mass_unknown),
-        ):
-            if items:
-                listed = ", ".join(f"{g} ({self.word} {r})" for r, g in items)
-                out.append(f"  {label}: {listed}")
+        if self.stray_spaces:
+            rows = sorted({r for r, _field in self.stray_spaces})
+            out.append(
+                "  "
+                + _("stray spaces removed in %(count)s cells, %(rows)s")
+                % {"count": len(self.stray_spaces), "rows": _numbered(self.word, rows)}
+            )
+        if self.zero_mass:
+            out.append(
+                "  "
+                + _("weight recorded as 0 g, imported with no mass: %(listed)s")
+                % {"listed": self._listed(self.zero_mass)}
+            )
+        if self.mass_unknown:
+            out.append(
+                "  "
+                + _("no weight given, imported as mass unknown: %(listed)s")
+                % {"listed": self._listed(self.mass_unknown)}
+            )
         if self.display_without_number:
             out.append(
-                f"  HASDISPLAYSAMPLE without a DISPLAYSAMPLENUMBER (no display sample made), "
-                f"{self.word}s " + ", ".join(str(r) for r in self.display_without_number)
+                "  "
+                + _(
+                    "HASDISPLAYSAMPLE without a DISPLAYSAMPLENUMBER (no display sample made), "
+                    "%(rows)s"
+                )
+                % {"rows": _numbered(self.word, self.display_without_number)}
             )
         if self.display_number_without_flag:
             out.append(
-                f"  DISPLAYSAMPLENUMBER with HASDISPLAYSAMPLE not set (display sample made), "
-                f"{self.word}s " + ", ".join(str(r) for r in self.display_number_without_flag)
+                "  "
+                + _(
+                    "DISPLAYSAMPLENUMBER with HASDISPLAYSAMPLE not set (display sample made), "
+                    "%(rows)s"
+                )
+                % {"rows": _numbered(self.word, self.display_number_without_flag)}
             )
         return out
+
+    def _listed(self, items: list[tuple[int, str]]) -> str:
+        """`70017 (row 5), 74220 (row 9)`: generic numbers and where the file has them."""
+        return ", ".join(
+            _("%(generic)s (%(where)s)") % {"generic": g, "where": _at(self.word, r)}
+            for r, g in items
+        )
 
 
 def _text(value) -> str:
@@ -157,20 +216,22 @@ def nasa_json_parse(data: bytes | str, *, allow_unknown_mass: bool = False) -> N
     try:
         loaded = json.loads(_decode(data), parse_float=Decimal)
     except ValueError as exc:
-        raise DomainError(f"the file is not JSON: {exc}", field="file") from None
+        raise DomainError(
+            _("the file is not JSON: %(error)s") % {"error": exc}, field="file"
+        ) from None
     if not isinstance(loaded, list):
-        raise DomainError("the file must be a JSON list of sample objects", field="file")
+        raise DomainError(_("the file must be a JSON list of sample objects"), field="file")
     report = NasaReport(word="record")
     records = []
     for number, item in enumerate(loaded, start=1):
         if not isinstance(item, dict):
-            report.refused.append(refusal(number, None, "is not an object", word="record"))
+            report.refused.append(refusal(number, None, _("is not an object"), word="record"))
             continue
         texts = {key: _text(value) for key, value in item.items()}
         # JSON can spell NUL as an escape, which the whole-file check cannot see.
         nul = next((key for key, text in texts.items() if "\x00" in key + text), None)
         if nul is not None:
-            report.refused.append(refusal(number, nul, "holds a NUL character", word="record"))
+            report.refused.append(refusal(number, nul, _("holds a NUL character"), word="record"))
             continue
         records.append((number, texts))
     return _parse(records, report, allow_unknown_mass)
@@ -180,12 +241,12 @@ def nasa_csv_parse(data: bytes | str, *, allow_unknown_mass: bool = False) -> Na
     reader = csv.reader(io.StringIO(_decode(data), newline=""))
     header = next(reader, None)
     if not header:
-        raise DomainError("row 1: the file is empty; it needs a header row", field="header")
+        raise DomainError(_("row 1: the file is empty; it needs a header row"), field="header")
     missing = set(REQUIRED_FIELDS) - {_field_name(h) for h in header}
     if missing:
         raise DomainError(
-            f"row 1: the header lacks {', '.join(sorted(missing))}; the layout is "
-            + ",".join(NASA_FIELDS),
+            _("row 1: the header lacks %(missing)s; the layout is %(layout)s")
+            % {"missing": ", ".join(sorted(missing)), "layout": ",".join(NASA_FIELDS)},
             field="header",
         )
     report = NasaReport(word="row")
@@ -198,7 +259,8 @@ def nasa_csv_parse(data: bytes | str, *, allow_unknown_mass: bool = False) -> Na
                 refusal(
                     reader.line_num,
                     None,
-                    f"has {len(cells)} cells where the header has {len(header)}",
+                    _("has %(count)s cells where the header has %(expected)s")
+                    % {"count": len(cells), "expected": len(header)},
                 )
             )
             continue
@@ -212,7 +274,7 @@ def _flag(text: str) -> bool:
         return True
     if text.lower() in NO:
         return False
-    raise ValueError(f"{text!r} is neither yes nor no")
+    raise ValueError(_("%(text)s is neither yes nor no") % {"text": repr(text)})
 
 
 def _date(text: str) -> date:
@@ -226,7 +288,10 @@ def _date(text: str) -> date:
             return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise ValueError(f"{text!r} is not a date (1/1/2005 12:00:00 AM or 2005-01-01T00:00:00)")
+    raise ValueError(
+        _("%(text)s is not a date (1/1/2005 12:00:00 AM or 2005-01-01T00:00:00)")
+        % {"text": repr(text)}
+    )
 
 
 def _displays(text: str, generic: str) -> tuple[str, ...]:
@@ -235,7 +300,10 @@ def _displays(text: str, generic: str) -> tuple[str, ...]:
     for item in DISPLAY_SEPARATORS.split(text):
         match = SPLIT_NUMBER.fullmatch(item)
         if not match or (match[1] and match[1] != generic):
-            raise ValueError(f"{item!r} is not a split number of {generic} (290 or {generic},290)")
+            raise ValueError(
+                _("%(item)s is not a split number of %(generic)s (290 or %(generic)s,290)")
+                % {"item": repr(item), "generic": generic}
+            )
         out.append(f"{generic},{int(match[2])}")
     return tuple(dict.fromkeys(out))
 
@@ -261,10 +329,10 @@ def _parse(
             values[name] = clean
         tidy_records.append((row, values))
     if not tidy_records and not report.refused:
-        raise DomainError("the file holds no samples", field="file")
+        raise DomainError(_("the file holds no samples"), field="file")
 
     subtypes = _canonical_spellings(
-        v["SAMPLESUBTYPE"] for _, v in tidy_records if v["SAMPLESUBTYPE"]
+        v["SAMPLESUBTYPE"] for _row, v in tidy_records if v["SAMPLESUBTYPE"]
     )
     missions = {k.lower(): k for k in APOLLO_MISSIONS}
     types = {k.lower(): k for k in APOLLO_TYPES}
@@ -278,28 +346,49 @@ def _parse(
 
         generic = v["GENERIC"]
         if not GENERIC_NUMBER.fullmatch(generic):
-            refuse("GENERIC", f"{generic!r} is not a five-digit Apollo generic number")
+            refuse(
+                "GENERIC",
+                _("%(identifier)s is not a five-digit Apollo generic number")
+                % {"identifier": repr(generic)},
+            )
         elif generic in first_row:
-            refuse("GENERIC", f"{generic} already appears in {word} {first_row[generic]}")
+            refuse(
+                "GENERIC",
+                _("%(value)s already appears in %(where)s")
+                % {"value": generic, "where": _at(word, first_row[generic])},
+            )
         else:
             first_row[generic] = row
         if v["SAMPLEID"] and v["SAMPLEID"] != generic:
-            refuse("SAMPLEID", f"{v['SAMPLEID']!r} is not the generic number {generic}")
+            refuse(
+                "SAMPLEID",
+                _("%(value)s is not the generic number %(generic)s")
+                % {"value": repr(v["SAMPLEID"]), "generic": generic},
+            )
 
         mission = missions.get("".join(v["MISSION"].split()).lower())
         if mission is None:
-            refuse("MISSION", f"unknown mission {v['MISSION']!r}; Apollo 11 to Apollo 17")
+            refuse(
+                "MISSION",
+                _("unknown mission %(mission)s; Apollo 11 to Apollo 17")
+                % {"mission": repr(v["MISSION"])},
+            )
         else:
             variants["MISSION"][mission][v["MISSION"]] += 1
             prefix = APOLLO_MISSIONS[mission].generic_prefix
             if GENERIC_NUMBER.fullmatch(generic) and not generic.startswith(prefix):
-                refuse("GENERIC", f"{generic} is not an {mission} number ({prefix}…)")
+                refuse(
+                    "GENERIC",
+                    _("%(generic)s is not an %(mission)s number (%(prefix)s…)")
+                    % {"generic": generic, "mission": mission, "prefix": prefix},
+                )
 
         sample_type = types.get(v["SAMPLETYPE"].lower())
         if sample_type is None:
             refuse(
                 "SAMPLETYPE",
-                f"unknown type {v['SAMPLETYPE']!r}; one of {', '.join(APOLLO_TYPES)}",
+                _("unknown type %(type)s; one of %(types)s")
+                % {"type": repr(v["SAMPLETYPE"]), "types": ", ".join(APOLLO_TYPES)},
             )
         else:
             variants["SAMPLETYPE"][sample_type][v["SAMPLETYPE"]] += 1
@@ -310,7 +399,10 @@ def _parse(
             variants["SAMPLESUBTYPE"][canonical][subtype] += 1
             subtype = canonical
             if len(subtype) > SUBTYPE_MAX:
-                refuse("SAMPLESUBTYPE", f"is longer than {SUBTYPE_MAX} characters")
+                refuse(
+                    "SAMPLESUBTYPE",
+                    _("is longer than %(max)s characters") % {"max": SUBTYPE_MAX},
+                )
 
         weight, mass_ug, unknown = v["ORIGINALWEIGHT"], 0, False
         if not weight:
@@ -320,10 +412,14 @@ def _parse(
             else:
                 refuse(
                     "ORIGINALWEIGHT",
-                    "the weight is missing (--allow-unknown-mass imports it as unknown)",
+                    _("the weight is missing (--allow-unknown-mass imports it as unknown)"),
                 )
         elif "," in weight:
-            refuse("ORIGINALWEIGHT", f"{weight!r}: grams with a decimal point and no commas")
+            refuse(
+                "ORIGINALWEIGHT",
+                _("%(weight)s: grams with a decimal point and no commas")
+                % {"weight": repr(weight)},
+            )
         else:
             try:
                 mass_ug = parse_mass(weight, "g", field="ORIGINALWEIGHT")
@@ -331,7 +427,10 @@ def _parse(
                 refuse("ORIGINALWEIGHT", exc.message)
             else:
                 if mass_ug < 0:
-                    refuse("ORIGINALWEIGHT", f"the weight {weight} g is negative")
+                    refuse(
+                        "ORIGINALWEIGHT",
+                        _("the weight %(weight)s g is negative") % {"weight": weight},
+                    )
                 elif mass_ug == 0:
                     report.zero_mass.append((row, generic))
 
