@@ -104,7 +104,9 @@ def test_text_and_publication_filters(client, shelf, params, expected):
         ("-identifier", ["CE5C0400YJFM00505-2", "CE5C0400YJFM00505-1-1", "CE5C0400YJFM00505-1"]),
         ("mass", ["CE5C0400YJFM00505-1-1", "CE5C0400YJFM00505-2", "CE5C0400YJFM00505-1"]),
         ("-mass", ["74001,6040", "CE5C0400YJFM00505", "CE5C0400YJFM00505-1"]),
-        ("mission", ["74001,6040", "CE5C0400YJFM00505", "CE5C0400YJFM00505-1"]),
+        # By mission in the order the missions were entered (CE5 before A17 here).
+        ("mission", ["CE5C0400YJFM00505", "CE5C0400YJFM00505-1", "CE5C0400YJFM00505-1-1"]),
+        ("-mission", ["74001,6040", "CE5C0400YJFM00505-2", "CE5C0400YJFM00505-1-1"]),
     ],
 )
 def test_sorting(client, shelf, sort, expected):

@@ -191,17 +191,22 @@ class Sample(models.Model):
         indexes = [
             models.Index(fields=["path"], name="sample_path"),
             models.Index(fields=["mission", "state", "form", "pool"], name="sample_facets"),
-            # Facet counts under a mass range read this index alone (catalog/selectors.py).
+            # The catalog sorted by mass (ties by id: many consumed samples weigh 0), and the
+            # edge buckets of a mass range counted from this index alone (catalog/selectors.py).
             models.Index(
-                fields=["mass_ug", "mission", "form", "pool", "state"], name="sample_mass_facets"
+                fields=["mass_ug", "id", "mission", "form", "pool", "state"],
+                name="sample_mass_facets",
             ),
             # Filter mixes in identifier order: the first page comes off the index, unsorted.
             models.Index(fields=["mission", "state", "identifier"], name="sample_mission_state_id"),
             models.Index(fields=["form", "pool", "identifier"], name="sample_form_pool_id"),
-            # A state alone: without it SQLite sorts every stored sample for the first page.
+            # A state or a form alone: without them the database sorts every matching sample
+            # for the first page (a second or more at 1,000,000 samples).
             models.Index(fields=["state", "identifier"], name="sample_state_id"),
-            # The catalog's other filter mixes and sort orders (catalog/facets.py).
-            models.Index(fields=["form", "pool", "state"], name="sample_form_pool"),
+            models.Index(fields=["form", "identifier"], name="sample_form_id"),
+            # The catalog sorted by mission.
+            models.Index(fields=["mission", "identifier"], name="sample_mission_id"),
+            # The catalog's other filter mixes and sort orders.
             models.Index(fields=["pool", "state"], name="sample_pool_state"),
             models.Index(fields=["state", "mass_ug"], name="sample_state_mass"),
             models.Index(fields=["mission", "mass_ug"], name="sample_mission_mass"),

@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, Q, QuerySet, Subquery
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -34,8 +34,9 @@ SORTS = {
     "-identifier": ("-identifier",),
     "mass": ("mass_ug", "id"),
     "-mass": ("-mass_ug", "-id"),
-    "mission": ("mission__code", "identifier"),
-    "-mission": ("-mission__code", "identifier"),
+    # By mission in the order the missions were entered, so that an index gives the order.
+    "mission": ("mission_id", "identifier"),
+    "-mission": ("-mission_id", "-identifier"),
     "updated": ("updated_at", "id"),
     "-updated": ("-updated_at", "-id"),
 }
@@ -106,7 +107,10 @@ def sample_search(*, filters: SampleFilters, sort: str = "identifier") -> QueryS
     )
     return (
         _filtered(filters, mass_index=mass_index)
-        .select_related("mission", "location")
+        # The missions in a second query, not a join: with a join SQLite may loop over the
+        # missions first and sort all their samples (statistics missing or stale).
+        .select_related("location")
+        .prefetch_related("mission")
         .order_by(*SORTS[sort])
     )
 
@@ -162,7 +166,8 @@ def _filtered(
             | Q(description__icontains=text)
         )
     if filters.has_publications:
-        qs = qs.filter(Exists(PublicationUse.objects.filter(sample=OuterRef("pk"))))
+        # From the publication uses (few) to the samples, rather than a probe per sample.
+        qs = qs.filter(pk__in=PublicationUse.objects.values("sample_id"))
     return qs
 
 
