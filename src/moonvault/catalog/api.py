@@ -138,7 +138,7 @@ def sample_genealogy(request, identifier: str):
     return {
         "sample": sample,
         "ancestors": selectors.sample_ancestors(sample=sample),
-        "children": list(selectors.sample_children(sample=sample)),
+        "children": selectors.sample_children_nodes(sample=sample),
         "descendant_count": selectors.sample_descendants(sample=sample).count(),
     }
 
