@@ -3,10 +3,11 @@
 Counting the catalog's facets with GROUP BY costs time in proportion to the matching samples —
 hundreds of milliseconds for a broad filter over 1,000,000 samples. `SampleFacet` holds those
 counts already grouped (missions × 8 forms × 4 pools × 7 states × the mass buckets in use: about
-ten thousand rows at 1,000,000 samples, and not many more at any size), so that facet counts
-and result totals for any mix of those four filters and a mass range cost one read of a small
-table. A mass range whose ends are not bucket edges adds the samples of the two edge buckets,
-counted from the samples. Database triggers keep the table exact (migrations 0004 and 0008);
+ten thousand rows at 1,000,000 samples, and not many more at any size, plus one row for every
+mass at once per mission, form, pool and state), so that facet counts and result totals for any
+mix of those four filters and a mass range cost one read of a small table. A mass range whose
+ends are not bucket edges adds the samples of the two edge buckets, counted from the samples.
+Database triggers keep the table exact (migrations 0004, 0008 and 0010);
 this module reads it, rebuilds it from scratch and checks it against the samples.
 """
 
@@ -28,9 +29,13 @@ _BUCKET_SQL = (
     "+ CASE WHEN SUBSTR(CAST(mass_ug AS TEXT), 1, 1) < '2' THEN 1 "
     "WHEN SUBSTR(CAST(mass_ug AS TEXT), 1, 1) < '5' THEN 2 ELSE 3 END END"
 )
-_GROUPED = (
-    f"SELECT {', '.join(_COLUMNS)}, {_BUCKET_SQL}, count(*), sum(mass_ug) "
+# The bucket of the rows that count every mass at once: a search without a mass range reads
+# these few hundred rows instead of summing every bucket.
+ALL_MASSES = -1
+_GROUPED = " UNION ALL ".join(
+    f"SELECT {', '.join(_COLUMNS)}, {bucket}, count(*), sum(mass_ug) "
     f"FROM {Sample._meta.db_table} GROUP BY 1, 2, 3, 4, 5"
+    for bucket in (_BUCKET_SQL, ALL_MASSES)
 )
 
 
@@ -100,9 +105,10 @@ def facet_table_rows(*, buckets: tuple[int, int]) -> list[tuple]:
 
     A few hundred rows at most, whatever the size of the catalog.
     """
-    rows = SampleFacet.objects.all()
-    if buckets != (0, _LAST_BUCKET):
-        rows = rows.filter(bucket__range=buckets)
+    if buckets == (0, _LAST_BUCKET):
+        every = SampleFacet.objects.filter(bucket=ALL_MASSES)
+        return list(every.values_list(*_COLUMNS, "count").order_by())
+    rows = SampleFacet.objects.filter(bucket__range=buckets)
     return list(rows.values_list(*_COLUMNS).annotate(n=Sum("count")).order_by())
 
 
@@ -214,13 +220,16 @@ def sample_facets_add(rows) -> None:
     """Count inserted samples into the facet table: rows of (mission_id, form, pool, state, µg)."""
     delta: dict[tuple, list[int]] = {}
     for mission_id, form, pool, state, mass in rows:
-        key = (mission_id, form, pool, state, mass_bucket(mass))
-        entry = delta.get(key)
-        if entry is None:
-            delta[key] = [1, mass]
-        else:
-            entry[0] += 1
-            entry[1] += mass
+        for key in (
+            (mission_id, form, pool, state, mass_bucket(mass)),
+            (mission_id, form, pool, state, ALL_MASSES),
+        ):
+            entry = delta.get(key)
+            if entry is None:
+                delta[key] = [1, mass]
+            else:
+                entry[0] += 1
+                entry[1] += mass
     if not delta:
         return
     table = SampleFacet._meta.db_table

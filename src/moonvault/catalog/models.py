@@ -224,7 +224,7 @@ class Sample(models.Model):
 class SampleFacet(models.Model):
     """How many samples, and how much mass, share one mission, form, pool, state and mass bucket.
 
-    Kept exact by database triggers on catalog_sample (migrations 0004 and 0008), so that every
+    Kept exact by database triggers on catalog_sample (migrations 0004, 0008, 0010), so that every
     writer — services, admin, bulk COPY — keeps it in step; see catalog/facets.py.
     """
 
@@ -232,7 +232,8 @@ class SampleFacet(models.Model):
     form = models.CharField(max_length=20, choices=Form.choices)
     pool = models.CharField(max_length=16, choices=Pool.choices)
     state = models.CharField(max_length=12, choices=State.choices)
-    # catalog.facets.mass_bucket of the samples' mass: a mass range is answered from here.
+    # catalog.facets.mass_bucket of the samples' mass, so that a mass range is answered from
+    # here; ALL_MASSES (-1) for the row that counts every mass at once.
     bucket = models.SmallIntegerField(default=0)
     count = models.BigIntegerField()
     mass_ug = models.BigIntegerField()
@@ -243,6 +244,7 @@ class SampleFacet(models.Model):
                 fields=["mission", "form", "pool", "state", "bucket"], name="sample_facet_unique"
             )
         ]
+        indexes = [models.Index(fields=["bucket"], name="sample_facet_bucket")]
 
 
 class IdentifierCounter(models.Model):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from moonvault.allocation.models import Allocation
 from moonvault.calls.models import Call
 from moonvault.calls.selectors import APPROVED_STATUSES, OUTCOME_STATUSES
+from moonvault.catalog.facets import ALL_MASSES
 from moonvault.catalog.models import Mission, Pool, Sample, SampleFacet, State
 from moonvault.custody.chain import CONSUMPTION_KINDS, CORRECTION_KINDS, RECEIVED, Accounts
 from moonvault.custody.models import CustodyEvent
@@ -86,9 +87,9 @@ def mission_accounting(*, mission: Mission) -> MissionAccounting:
             accounts.consumed -= row["delta"]
         accounts.handling_loss += row["loss"]
     by_pool = dict.fromkeys(Pool.values, 0)
-    for state, pool, mass in SampleFacet.objects.filter(mission=mission).values_list(
-        "state", "pool", "mass_ug"
-    ):
+    for state, pool, mass in SampleFacet.objects.filter(
+        mission=mission, bucket=ALL_MASSES
+    ).values_list("state", "pool", "mass_ug"):
         accounts.by_state[state] += mass
         if state not in GONE_STATES:
             by_pool[pool] += mass
@@ -313,7 +314,7 @@ def mission_remaining(*, now: datetime | None = None) -> Table:
     )
     held = dict.fromkeys(Mission.objects.values_list("id", flat=True), 0)
     research = dict(held)
-    for mission_id, pool, state, mass in SampleFacet.objects.values_list(
+    for mission_id, pool, state, mass in SampleFacet.objects.filter(bucket=ALL_MASSES).values_list(
         "mission_id", "pool", "state", "mass_ug"
     ):
         if state not in GONE_STATES:

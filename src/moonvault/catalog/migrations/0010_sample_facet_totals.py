@@ -1,0 +1,120 @@
+"""The facet table also holds, per mission, form, pool and state, a row for every mass at once.
+
+Its bucket is -1 (`catalog.facets.ALL_MASSES`). A search without a mass range reads those rows
+alone, a few hundred, instead of summing thousands of bucket rows on every request. The
+triggers of migration 0008 are replaced by the same triggers writing both rows.
+"""
+
+import importlib
+
+from django.db import migrations, models
+
+FACET = "catalog_samplefacet"
+KEY = "mission_id, form, pool, state, bucket"
+COLUMNS = "mission_id, form, pool, state"
+UPSERT = (
+    f"ON CONFLICT ({KEY}) DO UPDATE SET count = {FACET}.count + excluded.count, "
+    f"mass_ug = {FACET}.mass_ug + excluded.mass_ug"
+)
+previous = importlib.import_module("moonvault.catalog.migrations.0008_sample_facet_mass_bucket")
+bucket = previous.bucket
+
+
+def sqlite_triggers() -> list[str]:
+    def buckets(row: str) -> tuple[str, str]:
+        return bucket(f"{row}.mass_ug"), "-1"
+
+    match = (
+        "mission_id = OLD.mission_id AND form = OLD.form AND pool = OLD.pool "
+        "AND state = OLD.state AND bucket = "
+    )
+    remove = " ".join(
+        f"UPDATE {FACET} SET count = count - 1, mass_ug = mass_ug - OLD.mass_ug "
+        f"WHERE {match}{b}; DELETE FROM {FACET} WHERE {match}{b} AND count = 0;"
+        for b in buckets("OLD")
+    )
+    add = " ".join(
+        f"INSERT INTO {FACET} ({KEY}, count, mass_ug) VALUES (NEW.mission_id, NEW.form, "
+        f"NEW.pool, NEW.state, {b}, 1, NEW.mass_ug) {UPSERT};"
+        for b in buckets("NEW")
+    )
+    return [
+        f"""CREATE TRIGGER catalog_sample_facet_insert AFTER INSERT ON catalog_sample
+           BEGIN {add} END""",
+        f"""CREATE TRIGGER catalog_sample_facet_delete AFTER DELETE ON catalog_sample
+           BEGIN {remove} END""",
+        f"""CREATE TRIGGER catalog_sample_facet_update
+           AFTER UPDATE OF mission_id, form, pool, state, mass_ug ON catalog_sample
+           WHEN OLD.mission_id IS NOT NEW.mission_id OR OLD.form IS NOT NEW.form
+             OR OLD.pool IS NOT NEW.pool OR OLD.state IS NOT NEW.state
+             OR OLD.mass_ug IS NOT NEW.mass_ug
+           BEGIN {remove} {add} END""",
+    ]
+
+
+def postgresql_function() -> str:
+    def rows(table: str, sign: str) -> str:
+        return " UNION ALL ".join(
+            f"SELECT {COLUMNS}, {b}, {sign}1, {sign}mass_ug FROM {table}"
+            for b in (bucket("mass_ug"), "-1")
+        )
+
+    delta = {
+        "INSERT": rows("new_rows", ""),
+        "DELETE": rows("old_rows", "-"),
+        "UPDATE": rows("new_rows", "") + " UNION ALL " + rows("old_rows", "-"),
+    }
+    apply = "\n".join(
+        f"""IF TG_OP = '{op}' THEN
+            INSERT INTO {FACET} ({KEY}, count, mass_ug)
+              SELECT {KEY}, sum(n), sum(m) FROM ({delta[op]}) AS delta ({KEY}, n, m)
+              GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 OR sum(m) <> 0
+              {UPSERT};
+            GET DIAGNOSTICS changed = ROW_COUNT;
+          END IF;"""
+        for op in delta
+    )
+    return f"""CREATE OR REPLACE FUNCTION catalog_sample_facet_apply() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        DECLARE changed bigint := 0;
+        BEGIN
+          {apply}
+          IF changed > 0 THEN
+            DELETE FROM {FACET} WHERE count = 0;
+          END IF;
+          RETURN NULL;
+        END $$"""
+
+
+def install(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        previous.drop_sqlite_triggers(apps, schema_editor)
+        for statement in sqlite_triggers():
+            schema_editor.execute(statement)
+    elif vendor == "postgresql":
+        schema_editor.execute(postgresql_function())
+    schema_editor.execute(f"DELETE FROM {FACET}")
+    for bucketed in (bucket("mass_ug"), "-1"):
+        schema_editor.execute(
+            f"INSERT INTO {FACET} ({KEY}, count, mass_ug) SELECT {COLUMNS}, {bucketed}, "
+            f"count(*), sum(mass_ug) FROM catalog_sample GROUP BY 1, 2, 3, 4, 5"
+        )
+
+
+def uninstall(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        previous.drop_sqlite_triggers(apps, schema_editor)
+    previous.install(bucketed=True)(apps, schema_editor)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("catalog", "0009_sample_sort_indexes")]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="samplefacet",
+            index=models.Index(fields=["bucket"], name="sample_facet_bucket"),
+        ),
+        migrations.RunPython(install, uninstall, elidable=False),
+    ]
