@@ -225,14 +225,14 @@ def test_whole_units_count_their_least_total_on_exclusive_samples_in_the_flow_bo
     assert pairs[2] == {2}
 
 
-def _tight(masses, sources=(("a", 100), ("b", 100))):
+def _tight(masses, sources=(("a", 100), ("b", 100)), loss=5):
     rnd = Round(
         requests=tuple(
             powder(f"r{i}", [s for s, _ in sources], m, m) for i, m in enumerate(masses)
         ),
         sources=tuple(Source(s, a) for s, a in sources),
         budget=10_000,
-        handling_loss=5,
+        handling_loss=loss,
         min_split_mass=10,
     )
     inst = Instance(rnd)
@@ -265,6 +265,34 @@ def test_grouped_decision_proves_a_tight_component_full():
     assert state.decide([1])[0] == "full"
     outcome, refusal = state.decide([2])
     assert (outcome, refusal.reason) == ("unfunded", "source_exhausted")
+
+
+def test_grouped_decision_leaves_to_the_milp_what_groups_cannot_prove():
+    # No handling loss: nothing bounds the merges (this once divided by the loss).
+    _, state = _tight([70, 70, 60], loss=0)
+    assert state._grouped([0, 1, 2]) == (None, None)
+    assert [state.decide([r])[0] for r in range(3)] == ["full", "full", "full"]
+    # A request below the least portion (10) cannot be funded: no group may place 10 for it.
+    _, state = _tight([60, 5])
+    assert state._grouped([0, 1]) == (None, None)
+    assert state.decide([0])[0] == "full"
+    assert state.decide([1])[0] == "unfunded"
+
+
+def test_a_least_mass_that_must_be_split_larger_is_held_to_the_budget():
+    # 3 µg at least, but no source holds 3 + 1 loss: two portions of the minimum split (2 µg
+    # each) are the least funding, 4 µg, over the budget of 3. Sources alone would fit it.
+    rnd = Round(
+        requests=(powder("r0", ["a", "b"], 4, 3),),
+        sources=(Source("a", 3), Source("b", 3)),
+        budget=3,
+        handling_loss=1,
+        min_split_mass=2,
+    )
+    result = solve_allocation(rnd, time_limit=30)
+    assert verify_allocation(rnd, result.outcomes) == []
+    (outcome,) = result.outcomes
+    assert (outcome.status, outcome.reason) == ("unfunded", "budget")
 
 
 @pytest.mark.parametrize("seed", range(40))

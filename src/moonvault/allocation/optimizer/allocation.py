@@ -551,17 +551,22 @@ class _RankRule:
                 # The sources can take the unit; only the budget or a cap is in the way.
                 return self._coupling_decision(unit, comp, reqs, extra_lower)
         if self._coupling_slack(comp, unit):
-            # Neither the budget nor a cap can be in the way: a question for the sources alone.
+            # Neither the budget nor a cap can be in the way at the least masses: a question
+            # for the sources alone.
             status, solution = self._solve_by_component(unit)
-            if status == _FEASIBLE:
+            if status == _FEASIBLE and self._fits_residual(comp, solution):
                 self._fund(unit, solution)
                 return FULL, None
             if status == _TIMEOUT:
                 return UNFUNDED, _Refusal(UNDETERMINED, "")
-            alone = not self._alone_feasible(unit)
-            if not alone:
-                self._close(unit)
-            return UNFUNDED, self._source_refusal(unit, alone=alone)
+            if status != _FEASIBLE:
+                alone = not self._alone_feasible(unit)
+                if not alone:
+                    self._close(unit)
+                return UNFUNDED, self._source_refusal(unit, alone=alone)
+            # The packing funds more than the least masses (a least mass no single source can
+            # hold, split into portions of at least the minimum split): the budget or a cap
+            # may bind after all, so the MILP with them decides.
         budget, caps = self._residual_coupling(comp)
         status, solution = self._solve(reqs, budget, caps, "mass")
         if status == _FEASIBLE:
@@ -600,7 +605,9 @@ class _RankRule:
         if self._relaxation_infeasible(reqs):
             return False
         if self._coupling_slack(comp, unit):
-            return self._solve_by_component(unit)[0] == _FEASIBLE
+            status, solution = self._solve_by_component(unit)
+            if status != _FEASIBLE or self._fits_residual(comp, solution):
+                return status == _FEASIBLE
         budget, caps = self._residual_coupling(comp)
         return self._solve(reqs, budget, caps, "none")[0] == _FEASIBLE
 
@@ -725,6 +732,11 @@ class _RankRule:
         packings to search, which this avoids.
         """
         inst = self.inst
+        if not inst.loss or any(inst.lower_mass(r) > inst.requested[r] for r in reqs):
+            # Left to the MILP: with no handling loss nothing bounds the merges (and a merge
+            # costs nothing, so groupings prove little), and a request smaller than the least
+            # portion cannot be funded, where a group would place that portion and overfund it.
+            return None, None
         srcs = sorted({int(s) for r in reqs for s in inst.usable(r)})
         size = {r: inst.lower_mass(r) + inst.loss for r in reqs}
         slack = int(inst.avail[srcs].sum()) - sum(size.values())
