@@ -20,13 +20,18 @@ def bucket(mass: str) -> str:
     )
 
 
-def statements(vendor: str, *, bucketed: bool) -> list[str]:
-    """The triggers, with or without the bucket (without: as migration 0004 made them)."""
-    key = "mission_id, form, pool, state" + (", bucket" if bucketed else "")
-    upsert = (
+def adding(key: str) -> str:
+    """The upsert clause that adds a row's count and mass to the facet row of its key."""
+    return (
         f"ON CONFLICT ({key}) DO UPDATE SET count = {FACET}.count + excluded.count, "
         f"mass_ug = {FACET}.mass_ug + excluded.mass_ug"
     )
+
+
+def statements(vendor: str, *, bucketed: bool) -> list[str]:
+    """The triggers, with or without the bucket (without: as migration 0004 made them)."""
+    key = "mission_id, form, pool, state" + (", bucket" if bucketed else "")
+    upsert = adding(key)
     if vendor == "sqlite":
 
         def values(row: str) -> str:
@@ -70,6 +75,15 @@ def statements(vendor: str, *, bucketed: bool) -> list[str]:
             f"UNION ALL SELECT {select}, -1, -mass_ug FROM old_rows"
         ),
     }
+    return [postgresql_function(key, delta)]
+
+
+def postgresql_function(key: str, delta: dict[str, str]) -> str:
+    """The trigger function: each operation's rows of (key, n, m) summed into the facet table.
+
+    CREATE OR REPLACE: the triggers of migration 0004 keep calling this one function.
+    """
+    upsert = adding(key)
     groups = ", ".join(str(i) for i in range(1, key.count(",") + 2))
     apply = "\n".join(
         f"""IF TG_OP = '{op}' THEN
@@ -81,9 +95,7 @@ def statements(vendor: str, *, bucketed: bool) -> list[str]:
           END IF;"""
         for op in delta
     )
-    # CREATE OR REPLACE: the triggers of migration 0004 keep calling this one function.
-    return [
-        f"""CREATE OR REPLACE FUNCTION catalog_sample_facet_apply() RETURNS trigger
+    return f"""CREATE OR REPLACE FUNCTION catalog_sample_facet_apply() RETURNS trigger
         LANGUAGE plpgsql AS $$
         DECLARE changed bigint := 0;
         BEGIN
@@ -93,7 +105,6 @@ def statements(vendor: str, *, bucketed: bool) -> list[str]:
           END IF;
           RETURN NULL;
         END $$"""
-    ]
 
 
 def drop_sqlite_triggers(apps, schema_editor):

@@ -12,12 +12,9 @@ from django.db import migrations, models
 FACET = "catalog_samplefacet"
 KEY = "mission_id, form, pool, state, bucket"
 COLUMNS = "mission_id, form, pool, state"
-UPSERT = (
-    f"ON CONFLICT ({KEY}) DO UPDATE SET count = {FACET}.count + excluded.count, "
-    f"mass_ug = {FACET}.mass_ug + excluded.mass_ug"
-)
 previous = importlib.import_module("moonvault.catalog.migrations.0008_sample_facet_mass_bucket")
 bucket = previous.bucket
+UPSERT = previous.adding(KEY)
 
 
 def sqlite_triggers() -> list[str]:
@@ -64,26 +61,7 @@ def postgresql_function() -> str:
         "DELETE": rows("old_rows", "-"),
         "UPDATE": rows("new_rows", "") + " UNION ALL " + rows("old_rows", "-"),
     }
-    apply = "\n".join(
-        f"""IF TG_OP = '{op}' THEN
-            INSERT INTO {FACET} ({KEY}, count, mass_ug)
-              SELECT {KEY}, sum(n), sum(m) FROM ({delta[op]}) AS delta ({KEY}, n, m)
-              GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 OR sum(m) <> 0
-              {UPSERT};
-            GET DIAGNOSTICS changed = ROW_COUNT;
-          END IF;"""
-        for op in delta
-    )
-    return f"""CREATE OR REPLACE FUNCTION catalog_sample_facet_apply() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        DECLARE changed bigint := 0;
-        BEGIN
-          {apply}
-          IF changed > 0 THEN
-            DELETE FROM {FACET} WHERE count = 0;
-          END IF;
-          RETURN NULL;
-        END $$"""
+    return previous.postgresql_function(KEY, delta)
 
 
 def install(apps, schema_editor):
