@@ -161,6 +161,10 @@ def main() -> None:
         "form+pool": "/api/v1/samples?form=powder&pool=research&limit=50",
         "form+pool+mass": "/api/v1/samples?form=powder&pool=research&mass_min_ug=1000000&limit=50",
         "identifier prefix": f"/api/v1/samples?q={deep.identifier[:6]}&limit=50",
+        # Text matching a seventh of the samples, then text matching none.
+        "text common": "/api/v1/samples?text=basalt&limit=50",
+        "text rare": "/api/v1/samples?text=phenocryst&limit=50",
+        "text+mission": f"/api/v1/samples?text=breccia&mission={mission}&limit=50",
     }
     result: dict = {
         "samples": Sample.objects.count(),

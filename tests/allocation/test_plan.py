@@ -1,6 +1,7 @@
 """A whole round through the services: from a call to allocated, ledger-recorded portions."""
 
 import pytest
+from django.utils import translation
 
 from moonvault.allocation.models import Allocation, AllocationPlan
 from moonvault.allocation.services import mission_headroom, plan_apply, plan_decide, plan_propose
@@ -78,3 +79,20 @@ def test_excluded_and_pinned_items_change_the_plan(mission_ce5, receive, round_p
         plan_propose(actor=committee, call_id=call.pk, pinned=[999_999])
     assert refused.value.problems[0].field == "pinned"
     assert Sample.objects.filter(state=State.ALLOCATED).count() == 0
+
+
+def test_each_outcome_keeps_its_english_explanation_and_the_message_to_translate(
+    mission_ce5, receive, round_people
+):
+    call, committee, _, _ = run_round_to_ranking(
+        mission_ce5, receive, round_people, requests_mg=[(1500, 1000), (1500, 1000), (1800, 1500)]
+    )
+    plan = plan_propose(actor=committee, call_id=call.pk)
+    for outcome in plan.outcomes.all():
+        assert outcome.ranked_of == 3
+        # In English, the message filled in is the stored explanation word for word.
+        assert outcome.explanation_shown == outcome.explanation
+        with translation.override("zh-hans"):
+            chinese = outcome.explanation_shown
+        assert chinese.startswith(f"排名第 {outcome.rank} / 3；")
+        assert "ranked" not in chinese

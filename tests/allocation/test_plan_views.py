@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from moonvault.accounts.services import api_token_create
 from moonvault.allocation.models import AllocationPlan
@@ -13,6 +14,13 @@ from moonvault.custody.verification import custody_verify
 from tests.rounds import run_round_to_ranking
 
 REQUESTS = [(1500, 1000), (1500, 1000), (1800, 1500)]
+
+
+def gettext_in_chinese(message: str) -> str:
+    with translation.override("zh-hans"):
+        translated = translation.gettext(message)
+    assert translated != message, f"no Chinese for {message!r}"
+    return translated
 
 
 @pytest.fixture
@@ -32,10 +40,14 @@ def test_the_committee_proposes_excludes_applies_and_decides_through_the_page(cl
     plan = AllocationPlan.objects.get(call=call)
     body = client.get(url).content.decode()
     assert "ranked 3 of 3" in body
-    # In Chinese the outcome and its reason are translated; the optimizer's sentence follows.
+    # In Chinese the outcome, its reason and the optimizer's explanation with its figures are
+    # all translated.
     chinese = client.get("/zh-hans" + url).content.decode()
     assert "全额资助" in chinese
-    assert '<small lang="en">ranked 3 of 3' in chinese
+    assert "ranked" not in chinese
+    third = plan.outcomes.get(item__proposal=proposals[2])
+    assert third.detail and third.params
+    assert f"<small>排名第 3 / 3；{gettext_in_chinese(third.detail) % third.params}" in chinese
 
     excluded = proposals[0].items.get()
     assert client.post(url, {f"exclude_{excluded.pk}": "on"}).status_code == 302

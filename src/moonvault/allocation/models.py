@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from moonvault.allocation.messages import RANKED
 from moonvault.calls.models import Call, RequestedItem
 from moonvault.catalog.models import Sample
 
@@ -56,9 +58,15 @@ class PlanOutcome(models.Model):
     status = models.CharField(max_length=10)
     funded_mass_ug = models.BigIntegerField(default=0)
     reason = models.CharField(max_length=20, blank=True)
+    # In English, for the API and the decision record; pages show `explanation_shown`.
     explanation = models.TextField(blank=True)
+    # The same explanation as the optimizer's message (English, marked for translation) and its
+    # values, so that each reader gets it in their language. Empty on plans made before.
+    detail = models.TextField(blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    ranked_of = models.PositiveIntegerField(default=0)
 
-    # The optimizer's reason codes; its explanation, with the numbers, is written in English.
+    # The optimizer's reason codes.
     REASONS = {
         "budget": _("the call's release budget"),
         "reserve": _("the mission's reserve"),
@@ -72,6 +80,16 @@ class PlanOutcome(models.Model):
 
     class Meta:
         ordering = ["plan", "rank", "item", "unit"]
+
+    @property
+    def explanation_shown(self) -> str:
+        """The explanation in the reader's language."""
+        if not self.detail:
+            return self.explanation
+        why = gettext(self.detail) % self.params
+        if not self.ranked_of:
+            return why
+        return gettext(RANKED) % {"rank": self.rank, "of": self.ranked_of, "why": why}
 
     @property
     def verdict(self) -> str:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
+from moonvault.allocation.messages import gettext_noop
 from moonvault.allocation.models import Allocation, AllocationPlan, PlanLine, PlanOutcome
 from moonvault.allocation.optimizer import Request, Round, Source, solve_allocation
 from moonvault.audit.models import AuditEntry
@@ -35,6 +36,7 @@ from moonvault.core.units import check_mass
 from moonvault.review.models import RankEntry
 
 DEFAULT_HANDLING_LOSS_UG = 50
+EXCLUDED = gettext_noop("excluded from the plan by the committee")
 DEFAULT_MIN_SPLIT_UG = 1_000
 
 
@@ -216,6 +218,9 @@ def plan_propose(
             funded_mass_ug=outcome.funded_mass,
             reason=outcome.reason or "",
             explanation=outcome.explanation,
+            detail=outcome.detail,
+            params=dict(outcome.params),
+            ranked_of=outcome.ranked_of,
         )
         whole = items_by_id[item_id].form not in DIVISIBLE_FORMS
         PlanLine.objects.bulk_create(
@@ -230,7 +235,8 @@ def plan_propose(
             rank=0,
             status="unfunded",
             reason="excluded",
-            explanation="excluded from the plan by the committee",
+            explanation=EXCLUDED,
+            detail=EXCLUDED,
         )
         for item in excluded_items
     )

@@ -184,36 +184,10 @@ def sample_facets_rebuild() -> int:
     return SampleFacet.objects.count()
 
 
-# Bulk loads. SQLite's per-row insert trigger costs as much as the insert itself; a bulk writer
-# drops it inside its own write transaction, adds each batch's delta in one statement, and
-# creates it again before committing. SQLite lets one writer at a time in, and readers see the
-# schema as committed, so no other connection ever sees the table without its trigger.
-# PostgreSQL's trigger is already per statement: one COPY, one grouped delta.
-
-_INSERT_TRIGGER = "catalog_sample_facet_insert"
-
-
-def sample_facet_trigger_suspend() -> str | None:
-    """Inside a transaction: drop SQLite's per-row insert trigger; returns its SQL to restore.
-
-    None where there is nothing to suspend (PostgreSQL, or a database without the trigger).
-    """
-    if connection.vendor != "sqlite":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [_INSERT_TRIGGER]
-        )
-        found = cursor.fetchone()
-        if found is None:
-            return None
-        cursor.execute(f"DROP TRIGGER {_INSERT_TRIGGER}")
-    return found[0]
-
-
-def sample_facet_trigger_restore(sql: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
+# Bulk loads (custody/bulk.py) drop SQLite's per-row insert trigger, which costs as much as the
+# insert itself, and add each batch's delta in one statement. PostgreSQL's trigger is already
+# per statement: one COPY, one grouped delta.
+INSERT_TRIGGER = "catalog_sample_facet_insert"
 
 
 def sample_facets_add(rows) -> None:

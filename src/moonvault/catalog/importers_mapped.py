@@ -291,7 +291,7 @@ def catalog_rows_receive(
                 if dry_run or problems or refused:
                     continue
                 if writer is None:
-                    writer = BulkLedger(actor_id=actor_id, batch_facets=True, defer_indexes=True)
+                    writer = BulkLedger(actor_id=actor_id, batch_triggers=True, defer_indexes=True)
                     operation = writer.new_operation()
                 _write(writer, new_rows, pool, location, reason, operation, now)
                 if progress:

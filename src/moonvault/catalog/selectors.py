@@ -19,6 +19,7 @@ from moonvault.catalog.models import (
     StorageLocation,
     path_ids,
 )
+from moonvault.catalog.text_index import sample_text_counted, sample_text_filter
 from moonvault.core.errors import DomainError, NotFound
 from moonvault.loans.models import PublicationUse
 
@@ -133,10 +134,15 @@ def _many_in_mass_range(filters: SampleFilters) -> bool:
 
 
 def _filtered(
-    filters: SampleFilters, *, facets: bool = True, mass_index: bool = True
+    filters: SampleFilters,
+    *,
+    facets: bool = True,
+    mass_index: bool = True,
+    counting: bool = False,
 ) -> QuerySet[Sample]:
     """The samples matching the filters; with `facets=False`, all but the four facet filters;
-    with `mass_index=False`, a mass range that no index can serve."""
+    with `mass_index=False`, a mass range that no index can serve; with `counting`, written to
+    be counted up to a limit rather than paged in a sort order."""
     qs = Sample.objects.all()
     if facets and filters.mission:
         # The mission's id as a scalar subquery rather than a join: the database then treats it
@@ -158,13 +164,7 @@ def _filtered(
         q = filters.q.strip()
         qs = qs.filter(identifier__gte=q, identifier__lt=q + "\U0010ffff")
     if text := filters.text.strip():
-        # Words anywhere in the describing fields: trigram indexes answer this on PostgreSQL
-        # (3+ characters); SQLite scans the samples left by the other filters.
-        qs = qs.filter(
-            Q(classification__icontains=text)
-            | Q(subtype__icontains=text)
-            | Q(description__icontains=text)
-        )
+        qs = sample_text_counted(qs, text) if counting else qs.filter(sample_text_filter(text))
     if filters.has_publications:
         # From the publication uses (few) to the samples, rather than a probe per sample.
         qs = qs.filter(pk__in=PublicationUse.objects.values("sample_id"))
@@ -210,8 +210,9 @@ def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
         selected["mission"] = ids[0] if ids else None
     rows, source = _facet_rows(filters)
     if rows is None:
-        total, counts = _count_up_to_limit(_filtered(filters)), None
-        exact = total <= COUNT_LIMIT
+        # Without a facet filter the samples just counted past the limit are the matches.
+        total = _count_up_to_limit(_filtered(filters, counting=True)) if selected else None
+        counts, exact = None, total is not None and total <= COUNT_LIMIT
     else:
         found = facet_counts(rows, selected=selected)
         total, counts, exact = found.total, found.by_dimension, True
@@ -243,7 +244,7 @@ def _facet_rows(filters: SampleFilters) -> tuple[list[tuple] | None, str]:
     four facet filters; None when more than COUNT_LIMIT samples would have to be counted."""
     unweighed = replace(filters, mass_min_ug=None, mass_max_ug=None)
     if not _only_table_filters(unweighed):
-        return _grouped_up_to_limit(_filtered(filters, facets=False)), "query"
+        return _grouped_up_to_limit(_filtered(filters, facets=False, counting=True)), "query"
     split = mass_split(filters.mass_min_ug, filters.mass_max_ug)
     rows = facet_table_rows(buckets=split.buckets) if split.buckets else []
     if not split.edges:
@@ -251,7 +252,9 @@ def _facet_rows(filters: SampleFilters) -> tuple[list[tuple] | None, str]:
     edges = Q()
     for low, high in split.edges:
         edges |= Q(mass_ug__gte=low) & (Q() if high is None else Q(mass_ug__lte=high))
-    edge_rows = _grouped_up_to_limit(_filtered(unweighed, facets=False).filter(edges))
+    edge_rows = _grouped_up_to_limit(
+        _filtered(unweighed, facets=False, counting=True).filter(edges)
+    )
     if edge_rows is None:
         return None, "query"
     return rows + edge_rows, "table+query" if split.buckets else "query"

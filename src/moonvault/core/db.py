@@ -1,6 +1,6 @@
 """Database helpers shared by the apps."""
 
-from django.db import models
+from django.db import connection, models
 
 
 class ByteOrderCharField(models.CharField):
@@ -15,3 +15,30 @@ class ByteOrderCharField(models.CharField):
         if connection.vendor == "postgresql":
             params["collation"] = "C"
         return params
+
+
+# Bulk writers replace SQLite's per-row triggers on the tables they load by one statement per
+# batch. The trigger is dropped inside the writer's own transaction and created again before it
+# commits: SQLite lets one writer at a time in, and readers see the schema as committed, so no
+# other connection ever sees the table without its trigger.
+
+
+def sqlite_trigger_suspend(name: str) -> str | None:
+    """Inside a transaction: drop a SQLite trigger; returns its SQL, to restore it.
+
+    None where there is nothing to suspend (PostgreSQL, or a database without the trigger).
+    """
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [name])
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        cursor.execute(f'DROP TRIGGER "{name}"')
+    return found[0]
+
+
+def sqlite_trigger_restore(sql: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)

@@ -5,11 +5,12 @@ writing differs (COPY on PostgreSQL, executemany on SQLite), so that a million s
 minutes. Each `commit()` closes one transaction with the ledger head moved to the last event, so
 an interrupted load leaves a consistent ledger behind.
 
-Two options serve loads that are large against the tables they go into (imports). `batch_facets`
-counts each flush's samples into the facet table in one statement instead of SQLite's per-row
-trigger. `defer_indexes` drops a table's secondary (non-unique) indexes once the rows being
-added outnumber the rows already there, and builds them again in one pass each before the
-transaction commits: sorting a million keys once is faster than a million B-tree insertions.
+Two options serve loads that are large against the tables they go into (imports).
+`batch_triggers` replaces SQLite's per-row insert triggers on the samples by one statement per
+flush: the flush's samples are counted into the facet table and added to the text index.
+`defer_indexes` drops a table's secondary (non-unique) indexes once the rows being added
+outnumber the rows already there, and builds them again in one pass each before the transaction
+commits: sorting a million keys once is faster than a million B-tree insertions.
 On PostgreSQL the table's foreign keys go too and are added back after the indexes. Dropping
 either locks the table against readers until the commit, which is why it waits for that point
 instead of happening for any load.
@@ -22,12 +23,9 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.db.models import Max
 
-from moonvault.catalog.facets import (
-    sample_facet_trigger_restore,
-    sample_facet_trigger_suspend,
-    sample_facets_add,
-)
+from moonvault.catalog import facets, text_index
 from moonvault.catalog.models import Sample
+from moonvault.core.db import sqlite_trigger_restore, sqlite_trigger_suspend
 from moonvault.custody.chain import canonical_data, canonical_time, event_hash
 from moonvault.custody.models import CustodyEvent, LedgerHead
 from moonvault.custody.services import ledger_lock
@@ -56,6 +54,7 @@ SAMPLE_COLUMNS = (
 _FACET_KEY = tuple(
     SAMPLE_COLUMNS.index(c) for c in ("mission_id", "form", "pool", "state", "mass_ug")
 )
+_TEXT_KEY = tuple(SAMPLE_COLUMNS.index(c) for c in ("id", *text_index.FIELDS))
 # Fewer rows than this in one flush are not worth an index rebuild.
 DEFER_INDEXES_MIN_ROWS = 10_000
 EVENT_COLUMNS = (
@@ -94,13 +93,13 @@ class BulkLedger:
         self,
         *,
         actor_id: int | None = None,
-        batch_facets: bool = False,
+        batch_triggers: bool = False,
         defer_indexes: bool = False,
     ):
         self.actor_id = actor_id
-        self.batch_facets = batch_facets
+        self.batch_triggers = batch_triggers
         self.defer_indexes = defer_indexes
-        self.facet_trigger: str | None = None
+        self.suspended: dict[str, str] = {}  # trigger name -> its SQL, to restore
         self.deferred: dict[str, list[str]] = {}  # table -> CREATE INDEX statements
         self.samples: list[tuple] = []
         self.events: list[tuple] = []
@@ -122,8 +121,10 @@ class BulkLedger:
         # What the tables held when the transaction began, as the ids give it (no count query).
         self.held = {Sample._meta.db_table: self.next_id - 1, CustodyEvent._meta.db_table: self.seq}
         self.added = dict.fromkeys(self.held, 0)
-        if self.batch_facets:
-            self.facet_trigger = sample_facet_trigger_suspend()
+        if self.batch_triggers:
+            for name in (facets.INSERT_TRIGGER, text_index.INSERT_TRIGGER):
+                if (sql := sqlite_trigger_suspend(name)) is not None:
+                    self.suspended[name] = sql
 
     def new_sample_id(self) -> int:
         sample_id = self.next_id
@@ -210,8 +211,10 @@ class BulkLedger:
             for row in self.samples
         ]
         self._write(Sample._meta.db_table, SAMPLE_COLUMNS, samples)
-        if self.facet_trigger is not None:
-            sample_facets_add(tuple(row[i] for i in _FACET_KEY) for row in self.samples)
+        if facets.INSERT_TRIGGER in self.suspended:
+            facets.sample_facets_add(tuple(row[i] for i in _FACET_KEY) for row in self.samples)
+        if text_index.INSERT_TRIGGER in self.suspended:
+            text_index.sample_text_add([tuple(row[i] for i in _TEXT_KEY) for row in self.samples])
         self.insert_events(self.events)
         self.added[Sample._meta.db_table] += len(self.samples)
         self.added[CustodyEvent._meta.db_table] += len(self.events)
@@ -236,15 +239,15 @@ class BulkLedger:
             self.atomic.__exit__(None, None, None)
             self.atomic = None
         self.deferred = {}
-        self.facet_trigger = None
+        self.suspended = {}
 
     def _finish(self) -> None:
         self.flush()
         LedgerHead.objects.filter(pk=1).update(seq=self.seq, hash=self.prev)
         self._indexes_rebuild()
-        if self.facet_trigger is not None:
-            sample_facet_trigger_restore(self.facet_trigger)
-            self.facet_trigger = None
+        for sql in self.suspended.values():
+            sqlite_trigger_restore(sql)
+        self.suspended = {}
         self.atomic.__exit__(None, None, None)
 
     def _maybe_defer(self, table: str, pending: int) -> None:

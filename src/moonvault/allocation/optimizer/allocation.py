@@ -53,7 +53,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
@@ -61,6 +61,8 @@ from ortools.sat.python import cp_model
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+from moonvault.allocation.messages import FUNDED_IN_FULL, gettext_noop
 
 from .model import (
     BELOW_MINIMUM,
@@ -122,7 +124,9 @@ def rank_units(inst: Instance) -> list[list[int]]:
 @dataclass
 class _Refusal:
     reason: str
+    # A message marked for translation and its values (see RequestOutcome).
     detail: str
+    params: dict = field(default_factory=dict)
 
 
 class _RankRule:
@@ -942,8 +946,10 @@ class _RankRule:
         need = sum(extra.values())
         return _Refusal(
             BUDGET,
-            f"the release budget had at most {format_mass(max(left, 0))} left for its minimum of "
-            f"{format_mass(need)}",
+            gettext_noop(
+                "the release budget had at most %(left)s left for its minimum of %(minimum)s"
+            ),
+            {"left": format_mass(max(left, 0)), "minimum": format_mass(need)},
         )
 
     def _cap_refusal(self, extra: dict[str, int]) -> _Refusal:
@@ -953,57 +959,93 @@ class _RankRule:
                 left = inst.cap[c] - self.lower[c]
                 return _Refusal(
                     COUNTRY_CAP,
-                    f"the share cap of {c} ({format_mass(inst.cap[c])}) had at most "
-                    f"{format_mass(max(left, 0))} left for its minimum of {format_mass(amount)}",
+                    gettext_noop(
+                        "the share cap of %(country)s (%(cap)s) had at most %(left)s left for "
+                        "its minimum of %(minimum)s"
+                    ),
+                    {
+                        "country": c,
+                        "cap": format_mass(inst.cap[c]),
+                        "left": format_mass(max(left, 0)),
+                        "minimum": format_mass(amount),
+                    },
                 )
         capped = ", ".join(c for c in extra if c in inst.cap)
         return _Refusal(
             COUNTRY_CAP,
-            f"the budget and the share cap of {capped} cannot both hold with it funded",
+            gettext_noop(
+                "the budget and the share cap of %(countries)s cannot both hold with it funded"
+            ),
+            {"countries": capped},
         )
 
     def _source_refusal(self, unit: list[int], alone: bool) -> _Refusal:
         inst = self.inst
         needs = sum(inst.lower_mass(r) for r in unit if not inst.requests[r].whole_unit)
         srcs = np.unique(np.concatenate([inst.eligible[r] for r in unit]))
-        groups = ", ".join(sorted({inst.group[s] for s in srcs if inst.group[s]})) or "none"
+        groups = ", ".join(sorted({inst.group[s] for s in srcs if inst.group[s]})) or "—"
         if any(inst.requests[r].whole_unit for r in unit):
             whole = [r for r in unit if inst.requests[r].whole_unit]
             usable = np.unique(np.concatenate([inst.usable(r) for r in whole]))
             if alone:
                 return _Refusal(
                     RESERVE,
-                    f"none of its {len(srcs)} eligible samples is available for release "
-                    f"(groups: {groups})",
+                    gettext_noop(
+                        "none of its %(eligible)s eligible samples is available for release "
+                        "(groups: %(groups)s)"
+                    ),
+                    {"eligible": len(srcs), "groups": groups},
                 )
             if not np.all(self.used[usable] > 0):
                 return _Refusal(
                     BELOW_MINIMUM,
-                    "its eligible samples are free but needed whole by higher-ranked requests",
+                    gettext_noop(
+                        "its eligible samples are free but needed whole by higher-ranked requests"
+                    ),
                 )
             return _Refusal(
                 SOURCE_EXHAUSTED,
-                f"all {len(usable)} of its eligible samples went to higher-ranked requests",
+                gettext_noop(
+                    "all %(eligible)s of its eligible samples went to higher-ranked requests"
+                ),
+                {"eligible": len(usable)},
             )
         free = inst.avail[srcs] - (0 if alone else self.used[srcs]) - inst.loss
         room = int(free[free >= inst.min_split].sum())
         if alone:
             return _Refusal(
                 RESERVE,
-                f"the available mass of its eligible sources after reserve (groups: {groups}) was "
-                f"{format_mass(max(needs - room, 0))} below its minimum of {format_mass(needs)}",
+                gettext_noop(
+                    "the available mass of its eligible sources after reserve (groups: "
+                    "%(groups)s) was %(short)s below its minimum of %(minimum)s"
+                ),
+                {
+                    "groups": groups,
+                    "short": format_mass(max(needs - room, 0)),
+                    "minimum": format_mass(needs),
+                },
             )
         if room < needs:
             return _Refusal(
                 SOURCE_EXHAUSTED,
-                f"the remaining available mass of its eligible sources (groups: {groups}) was "
-                f"{format_mass(needs - room)} below its minimum of {format_mass(needs)}",
+                gettext_noop(
+                    "the remaining available mass of its eligible sources (groups: %(groups)s) "
+                    "was %(short)s below its minimum of %(minimum)s"
+                ),
+                {
+                    "groups": groups,
+                    "short": format_mass(needs - room),
+                    "minimum": format_mass(needs),
+                },
             )
         return _Refusal(
             BELOW_MINIMUM,
-            f"{format_mass(room)} remains in its eligible sources but cannot be cut into its "
-            f"minimum of {format_mass(needs)} alongside higher-ranked requests, given the "
-            "minimum split mass and handling loss",
+            gettext_noop(
+                "%(room)s remains in its eligible sources but cannot be cut into its minimum of "
+                "%(minimum)s alongside higher-ranked requests, given the minimum split mass and "
+                "handling loss"
+            ),
+            {"room": format_mass(room), "minimum": format_mass(needs)},
         )
 
 
@@ -1360,12 +1402,20 @@ def _optimise_mass(
 
 def _partial_reason(inst: Instance, r: int, alloc, used: np.ndarray, usage) -> _Refusal:
     req = inst.requests[r]
-    short = format_mass(req.requested_mass - sum(m for _, m in alloc[r]))
+    short = {"short": format_mass(req.requested_mass - sum(m for _, m in alloc[r]))}
     total = sum(usage.values())
     if total >= inst.budget:
-        return _Refusal(BUDGET, f"the release budget is spent; {short} short of the request")
+        return _Refusal(
+            BUDGET,
+            gettext_noop("the release budget is spent; %(short)s short of the request"),
+            short,
+        )
     if req.country in inst.cap and usage[req.country] >= inst.cap[req.country]:
-        return _Refusal(COUNTRY_CAP, f"the share cap of {req.country} is reached; {short} short")
+        return _Refusal(
+            COUNTRY_CAP,
+            gettext_noop("the share cap of %(country)s is reached; %(short)s short"),
+            {**short, "country": req.country},
+        )
     free = inst.avail[inst.eligible[r]] - used[inst.eligible[r]]
     mine = {s for s, _ in alloc[r]}
     growable = any(
@@ -1373,19 +1423,34 @@ def _partial_reason(inst: Instance, r: int, alloc, used: np.ndarray, usage) -> _
         for s, f in zip(inst.eligible[r], free, strict=True)
     )
     if growable:
-        return _Refusal(UNDETERMINED, f"the solver stopped before proving this cut; {short} short")
+        return _Refusal(
+            UNDETERMINED,
+            gettext_noop("the solver stopped before proving this cut; %(short)s short"),
+            short,
+        )
     if any(f > 0 for f in free):
         return _Refusal(
             BELOW_MINIMUM,
-            f"what is left in its sources is below the minimum split mass; {short} short",
+            gettext_noop(
+                "what is left in its sources is below the minimum split mass; %(short)s short"
+            ),
+            short,
         )
     eligible = set(map(int, inst.eligible[r]))
     if any(q != r and {p for p, _ in alloc[q]} & eligible for q in alloc):
         return _Refusal(
             SOURCE_EXHAUSTED,
-            f"its eligible sources are used up by this and higher-priority requests; {short} short",
+            gettext_noop(
+                "its eligible sources are used up by this and higher-priority requests; "
+                "%(short)s short"
+            ),
+            short,
         )
-    return _Refusal(RESERVE, f"its eligible sources hold no more releasable mass; {short} short")
+    return _Refusal(
+        RESERVE,
+        gettext_noop("its eligible sources hold no more releasable mass; %(short)s short"),
+        short,
+    )
 
 
 def _add_portions(inst: Instance, alloc: dict[int, list[tuple[int, int]]]) -> None:
@@ -1541,16 +1606,16 @@ def solve_allocation(
     for r, req in enumerate(inst.requests):
         portions = tuple(Portion(inst.source_ids[s], m) for s, m in sorted(alloc.get(r, [])))
         mass = sum(p.mass for p in portions)
-        prefix = f"ranked {r + 1} of {n}"
         if r in refusals:
-            status, reason, text = UNFUNDED, refusals[r].reason, refusals[r].detail
+            status, why = UNFUNDED, refusals[r]
         elif req.whole_unit or mass == req.requested_mass:
-            status, reason, text = FULL, None, "funded in full"
+            status, why = FULL, _Refusal(None, FUNDED_IN_FULL)
         else:
-            cut = _partial_reason(inst, r, alloc, used, usage)
-            status, reason, text = PARTIAL, cut.reason, cut.detail
+            status, why = PARTIAL, _partial_reason(inst, r, alloc, used, usage)
         outcomes.append(
-            RequestOutcome(req.id, r + 1, portions, mass, status, reason, f"{prefix}; {text}")
+            RequestOutcome(
+                req.id, r + 1, portions, mass, status, why.reason, why.detail, why.params, n
+            )
         )
     divisible_portions = [len(p) for r, p in alloc.items() if not inst.requests[r].whole_unit]
     return AllocationResult(
@@ -1578,7 +1643,8 @@ def _record_unit_refusal(
     """
     if refusal.reason == UNDETERMINED:
         refusal = _Refusal(
-            UNDETERMINED, "the solver hit its time limit before deciding whether it fits"
+            UNDETERMINED,
+            gettext_noop("the solver hit its time limit before deciding whether it fits"),
         )
     if len(unit) == 1:
         refusals[unit[0]] = refusal
@@ -1593,8 +1659,11 @@ def _record_unit_refusal(
             ids = ", ".join(inst.requests[b].id for b in blocking)
             refusals[r] = _Refusal(
                 PARTNER_UNFUNDED,
-                f"its proposal {inst.requests[r].proposal_id} is all-or-nothing and {ids} "
-                "could not be funded",
+                gettext_noop(
+                    "its proposal %(proposal)s is all-or-nothing and %(requests)s could not be "
+                    "funded"
+                ),
+                {"proposal": inst.requests[r].proposal_id, "requests": ids},
             )
         else:
             refusals[r] = refusal

@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from moonvault.allocation.messages import FUNDED_IN_FULL, gettext_noop
+
 from .allocation import rank_units, rank_weighted_mass
 from .model import (
     BUDGET,
@@ -29,6 +31,8 @@ from .model import (
     RequestOutcome,
     Round,
 )
+
+STOPPED = gettext_noop("greedy fill stopped by %(limit)s")
 
 
 def _fill(inst: Instance, r: int, free: np.ndarray, taken: np.ndarray, room: int):
@@ -98,27 +102,26 @@ def greedy_allocation(rnd: Round) -> AllocationResult:
         blocker, reason = failed
         for r in unit:
             if r == blocker or len(unit) == 1:
-                reasons[r] = (reason, f"greedy fill stopped by {reason.replace('_', ' ')}")
+                reasons[r] = (reason, STOPPED, {"limit": reason.replace("_", " ")})
             else:
                 reasons[r] = (
                     PARTNER_UNFUNDED,
-                    f"all-or-nothing partner {inst.requests[blocker].id} could not be filled",
+                    gettext_noop("all-or-nothing partner %(request)s could not be filled"),
+                    {"request": inst.requests[blocker].id},
                 )
     outcomes = []
     for r, req in enumerate(inst.requests):
         portions = tuple(Portion(inst.source_ids[s], m) for s, m in sorted(alloc.get(r, [])))
         mass = sum(p.mass for p in portions)
         if r in reasons:
-            status, (reason, text) = UNFUNDED, reasons[r]
+            status, (reason, text, params) = UNFUNDED, reasons[r]
         elif req.whole_unit or mass == req.requested_mass:
-            status, reason, text = FULL, None, "funded in full"
+            status, reason, text, params = FULL, None, FUNDED_IN_FULL, {}
         else:
             reason = cut.get(r, SOURCE_EXHAUSTED)
-            status, text = PARTIAL, f"greedy fill stopped by {reason.replace('_', ' ')}"
+            status, text, params = PARTIAL, STOPPED, {"limit": reason.replace("_", " ")}
         outcomes.append(
-            RequestOutcome(
-                req.id, r + 1, portions, mass, status, reason, f"ranked {r + 1} of {n}; {text}"
-            )
+            RequestOutcome(req.id, r + 1, portions, mass, status, reason, text, params, n)
         )
     splits = sum(len(p) for r, p in alloc.items() if not inst.requests[r].whole_unit)
     objective = rank_weighted_mass(inst, alloc)

@@ -24,9 +24,12 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from moonvault.allocation.messages import RANKED
+
 FULL = "full"
 PARTIAL = "partial"
 UNFUNDED = "unfunded"
+
 
 BUDGET = "budget"
 RESERVE = "reserve"
@@ -82,7 +85,15 @@ class RequestOutcome:
     funded_mass: int
     status: str
     reason: str | None
-    explanation: str
+    # Why: an English message marked for translation, and the values it names; pages show it
+    # in the reader's language, `explanation` in English.
+    detail: str
+    params: Mapping[str, object]
+    ranked_of: int
+
+    @property
+    def explanation(self) -> str:
+        return RANKED % {"rank": self.rank, "of": self.ranked_of, "why": self.detail % self.params}
 
 
 @dataclass(frozen=True)

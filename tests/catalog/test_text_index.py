@@ -1,0 +1,169 @@
+"""Text search through an index: SQLite's trigram FTS5 table, PostgreSQL's trigram GIN indexes.
+
+The indexed search must find exactly what a plain case-insensitive substring test over
+classification, subtype and description finds, after every kind of write: one sample at a time
+(triggers), field updates, bulk loads (trigger suspended, one statement per batch).
+"""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Q
+
+from moonvault.catalog import text_index
+from moonvault.catalog.generator import CLASSIFICATIONS, generate
+from moonvault.catalog.models import Sample
+from moonvault.catalog.selectors import SampleFilters, sample_search, sample_search_counts
+from moonvault.catalog.text_index import (
+    TABLE,
+    sample_text_counted,
+    sample_text_exact,
+    sample_text_filter,
+)
+from tests.conftest import GRAM
+
+pytestmark = pytest.mark.django_db
+
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own text index")
+
+TEXTS = {
+    "A": ("Mare basalt", "ilmenite", 'Coarse-grained, 50% plagioclase; "vesicular" top'),
+    "B": ("Regolith breccia", "", "Clasts of basalt and anorthosite_rich glass"),
+    "C": ("Soil", "", "嫦娥五号 玄武岩 fines"),
+}
+
+
+@pytest.fixture
+def described(mission_ce5, receive):
+    for suffix, (classification, subtype, description) in TEXTS.items():
+        sample = receive(f"CE5-TXT-{suffix}", mission_ce5, GRAM)
+        sample.classification, sample.subtype, sample.description = (
+            classification,
+            subtype,
+            description,
+        )
+        sample.save()
+
+
+def plain(text: str) -> set[str]:
+    """What a substring test over the three fields gives, in Python."""
+    folded = text.casefold()
+    return {
+        f"CE5-TXT-{suffix}"
+        for suffix, fields in TEXTS.items()
+        if any(folded in field.casefold() for field in fields)
+    }
+
+
+def found(text: str) -> set[str]:
+    """What a page's filter finds; on SQLite through the set of matches (few of them)."""
+    return set(Sample.objects.filter(sample_text_filter(text)).values_list("identifier", flat=True))
+
+
+def counted(text: str) -> set[str]:
+    """What counting finds: on SQLite, the matches joined to the samples."""
+    samples = sample_text_counted(Sample.objects.all(), text)
+    return set(samples.values_list("identifier", flat=True))
+
+
+def walked(text: str, monkeypatch) -> set[str]:
+    """What a page's filter finds when the matches are too many to take as a set."""
+    monkeypatch.setattr(text_index, "FEW_MATCHES", 0)
+    return found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "basalt",
+        "BASALT",
+        "mare bas",
+        "grained, 50%",
+        "50%",
+        "e_r",
+        "_rich",
+        '"vesicular"',
+        'r" top',
+        "玄武岩",
+        "五号 玄",
+        "ilm",
+        "il",
+        "s",
+        "anorthosite",
+        "olivine",
+        "t a",
+    ],
+)
+def test_the_index_finds_what_a_substring_test_finds(described, text, monkeypatch):
+    assert found(text) == plain(text)
+    assert counted(text) == plain(text)
+    assert walked(text, monkeypatch) == plain(text)
+
+
+def test_a_changed_field_is_found_by_its_new_text_only(described):
+    sample = Sample.objects.get(identifier="CE5-TXT-C")
+    sample.description = "Orange volcanic glass"
+    sample.save()
+    assert found("orange glass") == set()
+    assert found("orange volcanic") == {"CE5-TXT-C"}
+    assert found("玄武岩") == set()
+    # A bulk UPDATE, which no model method sees, is indexed as well.
+    Sample.objects.filter(identifier="CE5-TXT-A").update(subtype="high-Ti")
+    assert found("high-ti") == {"CE5-TXT-A"}
+    assert found("ilmenite") == set()
+    assert sample_text_exact()
+
+
+@pytest.mark.parametrize("few", [0, 2_000])
+def test_text_combines_with_the_other_filters(described, mission_a17, receive, monkeypatch, few):
+    monkeypatch.setattr(text_index, "FEW_MATCHES", few)
+    other = receive("74001,6040", mission_a17, GRAM)
+    Sample.objects.filter(pk=other.pk).update(classification="Volcanic glass beads")
+    everything = sample_search(filters=SampleFilters(text="glass"))
+    assert {s.identifier for s in everything} == {"CE5-TXT-B", "74001,6040"}
+    only_a17 = SampleFilters(text="glass", mission="A17")
+    assert [s.identifier for s in sample_search(filters=only_a17)] == ["74001,6040"]
+    counts = sample_search_counts(filters=only_a17)
+    assert (counts.total, counts.exact, counts.source) == (1, True, "query")
+    by_mission = {o.value: o.count for o in counts.facets["mission"]}
+    assert (by_mission["CE5"], by_mission["A17"]) == (1, 1)
+    with_prefix = sample_search_counts(filters=SampleFilters(text="glass", q="CE5-TXT"))
+    assert with_prefix.total == 1
+
+
+def test_bulk_generated_samples_are_indexed_and_the_trigger_is_back(db, receive, mission_ce5):
+    generate(samples=300, seed=5, events_per_sample=2, batch_events=200)
+    present = set(Sample.objects.values_list("classification", flat=True))
+    assert len(present & set(CLASSIFICATIONS)) > 1
+    for classification in present & set(CLASSIFICATIONS):
+        word = classification.split()[-1]
+        expected = Sample.objects.filter(
+            Q(classification__icontains=word)
+            | Q(subtype__icontains=word)
+            | Q(description__icontains=word)
+        ).count()
+        assert Sample.objects.filter(sample_text_filter(word)).count() == expected
+    assert sample_text_exact()
+    # The per-row trigger is back: a sample received afterwards is found at once.
+    later = receive("CE5-LATER", mission_ce5, GRAM)
+    Sample.objects.filter(pk=later.pk).update(description="late arrival")
+    assert found("late arr") == {"CE5-LATER"}
+
+
+@sqlite_only
+def test_the_repair_command_reports_and_rebuilds_a_damaged_index(described):
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('delete-all')")
+    assert found("basalt") == set()
+    out = StringIO()
+    call_command("rebuild-facets", "--check", stdout=out)
+    assert "the text index differs from the samples" in out.getvalue()
+    out = StringIO()
+    call_command("rebuild-facets", stdout=out)
+    assert "text index rebuilt" in out.getvalue()
+    assert found("basalt") == {"CE5-TXT-A", "CE5-TXT-B"}
+    out = StringIO()
+    call_command("rebuild-facets", "--check", stdout=out)
+    assert "the text index is exact" in out.getvalue()
