@@ -112,32 +112,35 @@ def facet_table_rows(*, buckets: tuple[int, int]) -> list[tuple]:
     return list(rows.values_list(*_COLUMNS).annotate(n=Sum("count")).order_by())
 
 
-_ANY = object()
-
-
 def facet_counts(rows, *, selected: dict[str, object]) -> FacetTableCounts:
     """Counts from rows of (mission_id, form, pool, state, count), from the facet table or from
-    a GROUP BY of the samples; `selected` maps dimensions to a chosen value (mission by id)."""
+    a GROUP BY of the samples; `selected` maps dimensions to a chosen value (mission by id).
+
+    A row missing no selected value counts in the total and in every dimension; a row missing
+    exactly one counts for that dimension only (choosing its value instead would match it)."""
+    chosen = [(i, selected[name]) for i, name in enumerate(DIMENSIONS) if name in selected]
+    counters: list[dict] = [{} for _ in DIMENSIONS]
     total = 0
-    by_dimension = {name: Counter() for name in DIMENSIONS}
-    for *key, count in rows:
-        misses = [
-            name
-            for name, value in zip(DIMENSIONS, key, strict=True)
-            if _miss(selected, name, value)
-        ]
-        if not misses:
-            total += count
-        if len(misses) > 1:
-            continue
-        for name, value in zip(DIMENSIONS, key, strict=True):
-            if not misses or misses == [name]:
-                by_dimension[name][value] += count
-    return FacetTableCounts(total=total, by_dimension=by_dimension)
-
-
-def _miss(selected: dict[str, object], name: str, value: object) -> bool:
-    return name in selected and selected[name] != value
+    for row in rows:
+        missed = None
+        for i, value in chosen:
+            if row[i] != value:
+                if missed is not None:
+                    break
+                missed = i
+        else:
+            count = row[4]
+            if missed is None:
+                total += count
+                for i, counter in enumerate(counters):
+                    counter[row[i]] = counter.get(row[i], 0) + count
+            else:
+                counter = counters[missed]
+                counter[row[missed]] = counter.get(row[missed], 0) + count
+    return FacetTableCounts(
+        total=total,
+        by_dimension={name: Counter(c) for name, c in zip(DIMENSIONS, counters, strict=True)},
+    )
 
 
 def sample_facets_grouped() -> dict[tuple, tuple[int, int]]:
