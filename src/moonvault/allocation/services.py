@@ -36,8 +36,8 @@ from moonvault.core.units import check_mass
 from moonvault.review.models import RankEntry
 
 DEFAULT_HANDLING_LOSS_UG = 50
-EXCLUDED = gettext_noop("excluded from the plan by the committee")
 DEFAULT_MIN_SPLIT_UG = 1_000
+EXCLUDED = gettext_noop("excluded from the plan by the committee")
 
 
 def mission_headroom(mission: Mission) -> int:

@@ -28,6 +28,30 @@ def adding(key: str) -> str:
     )
 
 
+def sqlite_triggers(add: str, remove: str, *, indent: str) -> list[str]:
+    """SQLite's three row triggers around the statements that add NEW's counts and remove
+    OLD's; `indent` keeps each migration's SQL text as it was first written."""
+    lines = [
+        (
+            "CREATE TRIGGER catalog_sample_facet_insert AFTER INSERT ON catalog_sample",
+            f"BEGIN {add} END",
+        ),
+        (
+            "CREATE TRIGGER catalog_sample_facet_delete AFTER DELETE ON catalog_sample",
+            f"BEGIN {remove} END",
+        ),
+        (
+            "CREATE TRIGGER catalog_sample_facet_update",
+            "AFTER UPDATE OF mission_id, form, pool, state, mass_ug ON catalog_sample",
+            "WHEN OLD.mission_id IS NOT NEW.mission_id OR OLD.form IS NOT NEW.form",
+            "  OR OLD.pool IS NOT NEW.pool OR OLD.state IS NOT NEW.state",
+            "  OR OLD.mass_ug IS NOT NEW.mass_ug",
+            f"BEGIN {remove} {add} END",
+        ),
+    ]
+    return [f"\n{indent}".join(trigger) for trigger in lines]
+
+
 def statements(vendor: str, *, bucketed: bool) -> list[str]:
     """The triggers, with or without the bucket (without: as migration 0004 made them)."""
     key = "mission_id, form, pool, state" + (", bucket" if bucketed else "")
@@ -54,18 +78,7 @@ def statements(vendor: str, *, bucketed: bool) -> list[str]:
             f"INSERT INTO {FACET} ({key}, count, mass_ug) "
             f"VALUES ({values('NEW')}, 1, NEW.mass_ug) {upsert};"
         )
-        return [
-            f"""CREATE TRIGGER catalog_sample_facet_insert AFTER INSERT ON catalog_sample
-               BEGIN {add} END""",
-            f"""CREATE TRIGGER catalog_sample_facet_delete AFTER DELETE ON catalog_sample
-               BEGIN {remove} END""",
-            f"""CREATE TRIGGER catalog_sample_facet_update
-               AFTER UPDATE OF mission_id, form, pool, state, mass_ug ON catalog_sample
-               WHEN OLD.mission_id IS NOT NEW.mission_id OR OLD.form IS NOT NEW.form
-                 OR OLD.pool IS NOT NEW.pool OR OLD.state IS NOT NEW.state
-                 OR OLD.mass_ug IS NOT NEW.mass_ug
-               BEGIN {remove} {add} END""",
-        ]
+        return sqlite_triggers(add, remove, indent="               ")
     select = "mission_id, form, pool, state" + (f", {bucket('mass_ug')}" if bucketed else "")
     delta = {
         "INSERT": f"SELECT {select}, 1 AS n, mass_ug AS m FROM new_rows",

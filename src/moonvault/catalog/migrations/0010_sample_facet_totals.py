@@ -35,18 +35,7 @@ def sqlite_triggers() -> list[str]:
         f"NEW.pool, NEW.state, {b}, 1, NEW.mass_ug) {UPSERT};"
         for b in buckets("NEW")
     )
-    return [
-        f"""CREATE TRIGGER catalog_sample_facet_insert AFTER INSERT ON catalog_sample
-           BEGIN {add} END""",
-        f"""CREATE TRIGGER catalog_sample_facet_delete AFTER DELETE ON catalog_sample
-           BEGIN {remove} END""",
-        f"""CREATE TRIGGER catalog_sample_facet_update
-           AFTER UPDATE OF mission_id, form, pool, state, mass_ug ON catalog_sample
-           WHEN OLD.mission_id IS NOT NEW.mission_id OR OLD.form IS NOT NEW.form
-             OR OLD.pool IS NOT NEW.pool OR OLD.state IS NOT NEW.state
-             OR OLD.mass_ug IS NOT NEW.mass_ug
-           BEGIN {remove} {add} END""",
-    ]
+    return previous.sqlite_triggers(add, remove, indent="           ")
 
 
 def postgresql_function() -> str:
