@@ -6,6 +6,9 @@ per-row trigger, secondary indexes dropped and built again.
 """
 
 import io
+import multiprocessing
+import os
+import threading
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +17,9 @@ from django.db import connection
 
 from moonvault.catalog import importers_mapped
 from moonvault.catalog.facets import sample_facets_drift
+from moonvault.catalog.importers_mapped import MappedReport, RootRow, refusal, rows_read_aside
 from moonvault.catalog.models import Mission, Pool, Sample
+from moonvault.core.errors import Conflict, DomainError
 from moonvault.custody import bulk
 from moonvault.custody.models import CustodyEvent
 from moonvault.custody.verification import custody_verify
@@ -35,6 +40,7 @@ igsn = "IGSN"
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch):
     monkeypatch.setattr(importers_mapped, "FLUSH_ROWS", BATCH)
+    monkeypatch.setattr(importers_mapped, "ASIDE_ROWS", 7)
     monkeypatch.setattr(bulk, "DEFER_INDEXES_MIN_ROWS", 20)
 
 
@@ -240,3 +246,70 @@ def test_a_file_that_is_not_utf8_is_refused_clearly(tmp_path, missions, facility
     with pytest.raises(CommandError, match="not UTF-8"):
         run(path, mapping)
     assert counts() == (0, 0)
+
+
+# The reading process (rows_read_aside), on its own: what it sends is what a reader in this
+# process would give, and its end, however it comes, leaves no process or thread behind.
+
+
+def rows_of(count, report, *, then=None):
+    """A reader like mapped_csv_read: rows, a refusal every tenth row, and `then` at the end."""
+    for n in range(1, count + 1):
+        if n % 10 == 0:
+            report.refused.append(refusal(n, "Mass", f"bad mass in row {n}"))
+            continue
+        report.usable += 1
+        yield RootRow(row=n, identifier=f"S{n}", mission="CE5", form="powder", mass_ug=n)
+    if then is not None:
+        then(report)
+
+
+def read_aside(count, *, then=None):
+    report = MappedReport()
+    before = threading.active_count()
+    try:
+        return report, list(rows_read_aside(rows_of(count, report, then=then), report))
+    finally:
+        assert multiprocessing.active_children() == []
+        assert threading.active_count() == before
+
+
+def test_rows_read_aside_arrive_in_order_with_the_report_filled():
+    report, rows = read_aside(100)
+    assert [r.row for r in rows] == [n for n in range(1, 101) if n % 10]
+    assert rows[0] == RootRow(row=1, identifier="S1", mission="CE5", form="powder", mass_ug=1)
+    assert report.usable == 90
+    assert [p.message for p in report.refused] == [
+        f"row {n}, column Mass: bad mass in row {n}" for n in range(10, 101, 10)
+    ]
+
+
+def test_a_domain_error_of_the_reader_is_raised_with_its_problems_after_its_rows():
+    def fail(report):
+        raise Conflict("the file is wrong", problems=[refusal(99, "ID", "taken")])
+
+    report = MappedReport()
+    seen = []
+    with pytest.raises(Conflict) as raised:
+        for r in rows_read_aside(rows_of(20, report, then=fail), report):
+            seen.append(r.row)
+    assert seen == [n for n in range(1, 21) if n % 10]
+    assert raised.value.message == "the file is wrong"
+    assert [p.message for p in raised.value.problems] == ["row 99, column ID: taken"]
+    assert len(report.refused) == 2
+    assert multiprocessing.active_children() == []
+
+
+def test_a_reader_that_dies_is_a_clear_error_not_a_hang():
+    with pytest.raises(DomainError, match=r"reading the file stopped unexpectedly \(exit code 3\)"):
+        read_aside(30, then=lambda report: os._exit(3))
+
+
+def test_stopping_early_ends_the_reader_and_its_thread():
+    report = MappedReport()
+    before = threading.active_count()
+    rows = rows_read_aside(rows_of(1000, report), report)
+    assert next(rows).row == 1
+    rows.close()
+    assert multiprocessing.active_children() == []
+    assert threading.active_count() == before

@@ -14,6 +14,10 @@ Row numbers are those a spreadsheet shows: the header is row 1, the first sample
 import csv
 import io
 import json
+import multiprocessing
+import os
+import queue
+import threading
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -401,14 +405,14 @@ def _write(writer: BulkLedger, new_rows, pool, location, reason, received, now) 
     _counters_bump(
         [(r.identifier, m) for r, m in new_rows] + [(d, m) for r, m in new_rows for d in r.displays]
     )
-    stored = State.STORED
+    stored, stamp = State.STORED, writer.stored_time(now)
     for r, mission in new_rows:
         root_id = writer.new_sample_id()
         path = path_segment(root_id)
         writer.add_sample(
             (
                 root_id, r.identifier, r.igsn, path, 0, r.form, pool, stored, True, r.mass_ug,
-                r.classification, r.subtype, r.pristinity_pct, r.description, now, now,
+                r.classification, r.subtype, r.pristinity_pct, r.description, stamp, stamp,
                 mission.pk, None, location.pk,
             )
         )  # fmt: skip
@@ -430,6 +434,7 @@ def _write(writer: BulkLedger, new_rows, pool, location, reason, received, now) 
 
 def _displays_split(writer, r: RootRow, mission, root_id, path, location, now, reason) -> None:
     """Display samples leave the generic with no mass recorded: their weighing comes later."""
+    stamp = writer.stored_time(now)
     children = [writer.new_sample_id() for _ in r.displays]
     split = writer.new_operation()
     writer.add_event(
@@ -447,7 +452,7 @@ def _displays_split(writer, r: RootRow, mission, root_id, path, location, now, r
             (
                 child_id, identifier, "", path + path_segment(child_id), 1, r.form,
                 Pool.PUBLIC_BENEFIT, State.STORED, True, 0, r.classification, r.subtype, None,
-                f"Display sample of {r.identifier}. {MASS_UNKNOWN}", now, now, mission.pk,
+                f"Display sample of {r.identifier}. {MASS_UNKNOWN}", stamp, stamp, mission.pk,
                 root_id, location.pk,
             )
         )  # fmt: skip
@@ -856,6 +861,97 @@ def mapped_csv_read(
         )
     if not report.usable and not report.refused:
         raise DomainError(_("the file has a header but no samples"), field="file")
+
+
+# Rows a reading process sends at a time: small enough that writing starts soon after reading.
+ASIDE_ROWS = 2_000
+_ROOT_FIELDS = tuple(RootRow.__dataclass_fields__)
+
+
+def rows_read_aside(rows: Iterator[RootRow], report: MappedReport) -> Iterator[RootRow]:
+    """`rows` from `mapped_csv_read`, read in a process of their own while this one writes.
+
+    Reading and checking a CSV row costs about as much as writing it, and the two overlap on
+    two cores where threads would take turns. The reader reads the file only, never the
+    database. `report` is filled as the rows arrive; a DomainError of the reader is raised here
+    as it was raised there, after the rows read before it.
+    """
+    if not hasattr(os, "fork"):
+        yield from rows
+        return
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    reader = context.Process(target=_read_aside, args=(rows, report, sender), daemon=True)
+    reader.start()
+    sender.close()
+    # A pipe holds a few rows only: a thread takes them off as they come, up to two write
+    # batches ahead, so that the reader goes on while this process writes.
+    arrived: queue.Queue = queue.Queue(maxsize=max(2 * FLUSH_ROWS // ASIDE_ROWS, 2))
+    stop = threading.Event()
+    drain = threading.Thread(target=_drain, args=(receiver, arrived, stop), daemon=True)
+    drain.start()
+    try:
+        while True:
+            message = arrived.get()
+            if message is None:
+                reader.join()
+                raise DomainError(
+                    _("reading the file stopped unexpectedly (exit code %(code)s)")
+                    % {"code": reader.exitcode},
+                    field="file",
+                )
+            kind, payload, refused = message
+            report.refused += refused
+            if kind == "rows":
+                for values in payload:
+                    yield RootRow(*values)
+            elif kind == "end":
+                report.usable, report.stray_spaces, report.mass_unknown = payload
+                return
+            else:
+                error, text, problems = payload
+                raise error(text, problems=problems)
+    finally:
+        # Ending the reader closes its end of the pipe, which ends the thread's wait.
+        stop.set()
+        reader.terminate()
+        reader.join()
+        drain.join()
+        receiver.close()
+
+
+def _drain(receiver, arrived: queue.Queue, stop: threading.Event) -> None:
+    """The reader's messages into `arrived`; None when it ended without its last message."""
+    while True:
+        try:
+            message = receiver.recv()
+        except (EOFError, OSError):
+            message = None
+        while not stop.is_set():
+            try:
+                arrived.put(message, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        if stop.is_set() or message is None or message[0] != "rows":
+            return
+
+
+def _read_aside(rows: Iterator[RootRow], report: MappedReport, sender) -> None:
+    sent = 0
+    batch: list[tuple] = []
+    try:
+        for r in rows:
+            batch.append(tuple(getattr(r, name) for name in _ROOT_FIELDS))
+            if len(batch) == ASIDE_ROWS:
+                sender.send(("rows", batch, report.refused[sent:]))
+                sent, batch = len(report.refused), []
+        sender.send(("rows", batch, report.refused[sent:]))
+        sender.send(("end", (report.usable, report.stray_spaces, report.mass_unknown), []))
+    except DomainError as exc:
+        sender.send(("rows", batch, report.refused[sent:]))
+        sender.send(("error", (type(exc), exc.message, exc.problems), []))
+    sender.close()
 
 
 def mapped_catalog_import(

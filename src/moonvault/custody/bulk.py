@@ -55,6 +55,8 @@ _FACET_KEY = tuple(
     SAMPLE_COLUMNS.index(c) for c in ("mission_id", "form", "pool", "state", "mass_ug")
 )
 _TEXT_KEY = tuple(SAMPLE_COLUMNS.index(c) for c in ("id", *text_index.FIELDS))
+# SQLite's page cache during a load, in KiB.
+BULK_CACHE_KIB = 65_536
 # Fewer rows than this in one flush are not worth an index rebuild.
 DEFER_INDEXES_MIN_ROWS = 10_000
 EVENT_COLUMNS = (
@@ -75,7 +77,6 @@ EVENT_COLUMNS = (
 )
 
 
-@functools.lru_cache(maxsize=4096)
 @functools.lru_cache(maxsize=4096)
 def _time_text(moment: datetime, vendor: str) -> str:
     """A moment as the database stores it; rows of one import or generator step share one."""
@@ -108,8 +109,11 @@ class BulkLedger:
         self.total_events = 0
         self.operation_prefix = uuid.uuid4().hex[:16]
         self.operations = 0
+        self.vendor = connection.vendor
         self._time_of: datetime | None = None
-        self._time_text = ""
+        self._time_text = self._time_stored = ""
+        self.cache_size: int | None = None  # SQLite's own, while the load has a larger one
+        self._cache_grow()
         self._begin()
 
     def _begin(self) -> None:
@@ -132,8 +136,13 @@ class BulkLedger:
         return sample_id
 
     def add_sample(self, row: tuple) -> None:
-        """`row` in the order of SAMPLE_COLUMNS."""
+        """`row` in the order of SAMPLE_COLUMNS, its two times given by `stored_time`."""
         self.samples.append(row)
+
+    def stored_time(self, moment: datetime) -> str:
+        """A moment as the database stores it, for `add_sample`: formatted once for the many
+        rows that share it, where a datetime would be converted row by row."""
+        return _time_text(moment, self.vendor)
 
     def new_operation(self) -> str:
         """Unique like a UUID, cheaper: a random prefix per writer and a counter."""
@@ -158,6 +167,7 @@ class BulkLedger:
         if recorded_at is not self._time_of:
             # A load stamps many events with the same moment: format it once.
             self._time_of, self._time_text = recorded_at, canonical_time(recorded_at)
+            self._time_stored = _time_text(recorded_at, self.vendor)
         data_text = canonical_data(data or {})
         values = (
             self.seq,
@@ -186,7 +196,7 @@ class BulkLedger:
                 state_after,
                 location_after_id,
                 self.actor_id,
-                recorded_at,
+                self._time_stored,
                 reason,
                 data_text,
                 self.prev,
@@ -200,22 +210,12 @@ class BulkLedger:
         if self.defer_indexes:
             self._maybe_defer(Sample._meta.db_table, len(self.samples))
             self._maybe_defer(CustodyEvent._meta.db_table, len(self.events))
-        vendor, at = connection.vendor, SAMPLE_COLUMNS.index("created_at")  # updated_at follows
-        samples = [
-            (
-                *row[:at],
-                _time_text(row[at], vendor),
-                _time_text(row[at + 1], vendor),
-                *row[at + 2 :],
-            )
-            for row in self.samples
-        ]
-        self._write(Sample._meta.db_table, SAMPLE_COLUMNS, samples)
+        self._write(Sample._meta.db_table, SAMPLE_COLUMNS, self.samples)
         if facets.INSERT_TRIGGER in self.suspended:
             facets.sample_facets_add(tuple(row[i] for i in _FACET_KEY) for row in self.samples)
-        if text_index.INSERT_TRIGGER in self.suspended:
+        if text_index.INSERT_TRIGGER in self.suspended and not self._text_rebuild:
             text_index.sample_text_add([tuple(row[i] for i in _TEXT_KEY) for row in self.samples])
-        self.insert_events(self.events)
+        self._write(CustodyEvent._meta.db_table, EVENT_COLUMNS, self.events)
         self.added[Sample._meta.db_table] += len(self.samples)
         self.added[CustodyEvent._meta.db_table] += len(self.events)
         self.total_samples += len(self.samples)
@@ -231,6 +231,7 @@ class BulkLedger:
     def close(self) -> None:
         self._finish()
         self.atomic = None
+        self._cache_restore()
 
     def abort(self) -> None:
         """Roll back everything since the last commit(), dropped indexes and trigger included."""
@@ -240,6 +241,23 @@ class BulkLedger:
             self.atomic = None
         self.deferred = {}
         self.suspended = {}
+        self._cache_restore()
+
+    def _cache_grow(self) -> None:
+        """SQLite's page cache, 2 MB by default, holds few of the pages a load touches: index
+        rebuilds and inserts spill and read back less with more."""
+        if self.vendor != "sqlite":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            (self.cache_size,) = cursor.fetchone()
+            cursor.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+
+    def _cache_restore(self) -> None:
+        if self.cache_size is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size = {int(self.cache_size)}")
+            self.cache_size = None
 
     def _finish(self) -> None:
         self.flush()
@@ -295,9 +313,18 @@ class BulkLedger:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         return keys
 
+    @property
+    def _text_rebuild(self) -> bool:
+        """Whether the text index is built again in one pass when the samples' indexes are: when
+        the load outnumbers the samples already there, that costs less than adding each batch."""
+        sample_table = Sample._meta.db_table
+        return sample_table in self.deferred and text_index.INSERT_TRIGGER in self.suspended
+
     def _indexes_rebuild(self) -> None:
         if not self.deferred:
             return
+        if self._text_rebuild:
+            text_index.sample_text_rebuild()
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # Deferred foreign-key checks queued by the load must run before an index build.

@@ -12,6 +12,7 @@ from moonvault.catalog.importers_mapped import (
     mapped_catalog_import,
     mapped_csv_read,
     mapping_load,
+    rows_read_aside,
 )
 from moonvault.catalog.importers_nasa import (
     nasa_catalog_import,
@@ -145,11 +146,14 @@ class Command(BaseCommand):
                     outcome = mapped_catalog_import(
                         report=report,
                         mapping=mapping,
-                        rows=mapped_csv_read(
-                            lines,
-                            mapping=mapping,
-                            report=report,
-                            allow_unknown_mass=options["allow_unknown_mass"],
+                        rows=rows_read_aside(
+                            mapped_csv_read(
+                                lines,
+                                mapping=mapping,
+                                report=report,
+                                allow_unknown_mass=options["allow_unknown_mass"],
+                            ),
+                            report,
                         ),
                         **common,
                     )
