@@ -216,15 +216,16 @@ def _creation(identifier: str, mission: Mission, parent_id: int | None, form: st
     }
 
 
-def _counters_bump(new: list[tuple[str, Mission]]) -> None:
+def _counters_bump(new_rows: list[tuple[RootRow, Mission]]) -> None:
     """Keep later splits from reusing an Apollo split number the file already gave."""
     highest: dict[str, int] = {}
-    for identifier, mission in new:
+    for r, mission in new_rows:
         if mission.id_convention != IdConvention.APOLLO:
             continue
-        generic, comma, split = identifier.partition(",")
-        if comma and split.isdigit():
-            highest[generic] = max(highest.get(generic, 0), int(split))
+        for identifier in (r.identifier, *r.displays):
+            generic, comma, split = identifier.partition(",")
+            if comma and split.isdigit():
+                highest[generic] = max(highest.get(generic, 0), int(split))
     for prefix, last in highest.items():
         counter, _created = IdentifierCounter.objects.select_for_update().get_or_create(
             prefix=prefix
@@ -276,6 +277,7 @@ def catalog_rows_receive(
             % {"value": repr(pool), "values": ", ".join(Pool.values)},
             field="pool",
         )
+    pool = Pool(pool).value
     problems: list[FieldProblem] = []
     received = displays = unchanged = done = 0
     to_weigh: list[str] = []
@@ -402,10 +404,11 @@ def _write(writer: BulkLedger, new_rows, pool, location, reason, received, now) 
     """One batch into the ledger's buffers, then to the database (still inside the transaction).
 
     Every batch shares the `received` operation: the whole file is one receipt."""
-    _counters_bump(
-        [(r.identifier, m) for r, m in new_rows] + [(d, m) for r, m in new_rows for d in r.displays]
-    )
-    stored, stamp = State.STORED, writer.stored_time(now)
+    _counters_bump(new_rows)
+    # Plain strings, not the choices' members: SQLite binds a str subclass only after looking
+    # for an adapter, which costs more than binding the rest of the value.
+    stored, kind, stamp = State.STORED.value, EventKind.RECEIVED.value, writer.stored_time(now)
+    location_id = location.id
     for r, mission in new_rows:
         root_id = writer.new_sample_id()
         path = path_segment(root_id)
@@ -413,16 +416,16 @@ def _write(writer: BulkLedger, new_rows, pool, location, reason, received, now) 
             (
                 root_id, r.identifier, r.igsn, path, 0, r.form, pool, stored, True, r.mass_ug,
                 r.classification, r.subtype, r.pristinity_pct, r.description, stamp, stamp,
-                mission.pk, None, location.pk,
+                mission.id, None, location_id,
             )
         )  # fmt: skip
         writer.add_event(
             sample_id=root_id,
-            kind=EventKind.RECEIVED,
+            kind=kind,
             operation=received,
             recorded_at=now,
             state_after=stored,
-            location_after_id=location.pk,
+            location_after_id=location_id,
             mass_delta_ug=r.mass_ug,
             reason=reason,
             data=_creation(r.identifier, mission, None, r.form, pool),

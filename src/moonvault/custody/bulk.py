@@ -78,13 +78,26 @@ EVENT_COLUMNS = (
 
 
 @functools.lru_cache(maxsize=4096)
-def _time_text(moment: datetime, vendor: str) -> str:
-    """A moment as the database stores it; rows of one import or generator step share one."""
+def _stored_time(moment: datetime, vendor: str) -> datetime | str:
+    """A moment as the writer hands it to the database; rows of one import or generator step
+    share one."""
     if vendor == "sqlite":
         # Django keeps aware datetimes in SQLite as naive UTC text.
         return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    # COPY parses the text itself: psycopg's datetime dumper costs more than the rest of a row.
-    return moment.isoformat()
+    # Binary COPY sends the datetime as it is.
+    return moment
+
+
+@functools.lru_cache(maxsize=16)
+def _column_types(table: str, columns: tuple[str, ...]) -> list[int]:
+    """The type of each column, for binary COPY: PostgreSQL's built-in type ids never change."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass",
+            [table],
+        )
+        types = dict(cursor.fetchall())
+    return [types[c] for c in columns]
 
 
 class BulkLedger:
@@ -139,10 +152,10 @@ class BulkLedger:
         """`row` in the order of SAMPLE_COLUMNS, its two times given by `stored_time`."""
         self.samples.append(row)
 
-    def stored_time(self, moment: datetime) -> str:
-        """A moment as the database stores it, for `add_sample`: formatted once for the many
-        rows that share it, where a datetime would be converted row by row."""
-        return _time_text(moment, self.vendor)
+    def stored_time(self, moment: datetime) -> datetime | str:
+        """A moment as the writer hands it to the database, for `add_sample`: prepared once for
+        the many rows that share it, where a datetime would be converted row by row."""
+        return _stored_time(moment, self.vendor)
 
     def new_operation(self) -> str:
         """Unique like a UUID, cheaper: a random prefix per writer and a counter."""
@@ -167,7 +180,7 @@ class BulkLedger:
         if recorded_at is not self._time_of:
             # A load stamps many events with the same moment: format it once.
             self._time_of, self._time_text = recorded_at, canonical_time(recorded_at)
-            self._time_stored = _time_text(recorded_at, self.vendor)
+            self._time_stored = _stored_time(recorded_at, self.vendor)
         data_text = canonical_data(data or {})
         values = (
             self.seq,
@@ -344,7 +357,7 @@ class BulkLedger:
         cls._write(
             CustodyEvent._meta.db_table,
             EVENT_COLUMNS,
-            [(*e[:at], _time_text(e[at], vendor), *e[at + 1 :]) for e in rows],
+            [(*e[:at], _stored_time(e[at], vendor), *e[at + 1 :]) for e in rows],
         )
 
     @classmethod
@@ -356,11 +369,16 @@ class BulkLedger:
 
     @staticmethod
     def _copy(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        """Binary COPY: the server reads numbers and times without parsing text, which halves
+        the time of a load's rows."""
         if not rows:
             return
+        types = _column_types(table, columns)  # not inside the COPY, which holds the connection
         with connection.cursor() as cursor:
             raw = cursor.cursor
-            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+            with raw.copy(sql) as copy:
+                copy.set_types(types)
                 for row in rows:
                     copy.write_row(row)
 
