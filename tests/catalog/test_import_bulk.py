@@ -19,6 +19,7 @@ from moonvault.catalog import importers_mapped
 from moonvault.catalog.facets import sample_facets_drift
 from moonvault.catalog.importers_mapped import MappedReport, RootRow, refusal, rows_read_aside
 from moonvault.catalog.models import Mission, Pool, Sample
+from moonvault.catalog.text_index import sample_text_exact, sample_text_filter
 from moonvault.core.errors import Conflict, DomainError
 from moonvault.custody import bulk
 from moonvault.custody.models import CustodyEvent
@@ -104,6 +105,7 @@ def schema():
 
 def assert_exact_and_verified():
     assert sample_facets_drift() == []
+    assert sample_text_exact()
     verification = custody_verify()
     assert verification.ok, verification.problems
 
@@ -313,3 +315,27 @@ def test_stopping_early_ends_the_reader_and_its_thread():
     rows.close()
     assert multiprocessing.active_children() == []
     assert threading.active_count() == before
+
+
+def test_a_load_that_outnumbers_the_inventory_indexes_its_text_in_one_pass(
+    tmp_path, missions, facility
+):
+    lines = ["Sample ID,Mission,Type,Mass,Unit,Lithology"]
+    lines += [
+        f"TXT{n:05d},CE5,powder,{n},mg,{('Mare basalt', 'Regolith breccia')[n % 2]}"
+        for n in range(1, ROWS + 1)
+    ]
+    path = tmp_path / "catalog.csv"
+    path.write_text("\n".join(lines) + "\n")
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING.replace('igsn = "IGSN"', 'classification = "Lithology"'))
+    run(path, mapping)
+    assert sample_text_exact()
+    found = Sample.objects.filter(sample_text_filter("basalt"))
+    assert sorted(found.values_list("identifier", flat=True)) == [
+        f"TXT{n:05d}" for n in range(1, ROWS + 1) if n % 2 == 0
+    ]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            assert cursor.fetchone() == (-2000,)  # the load's larger cache is given back
