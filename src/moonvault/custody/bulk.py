@@ -18,7 +18,7 @@ instead of happening for any load.
 
 import functools
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -77,13 +77,18 @@ EVENT_COLUMNS = (
 )
 
 
+def _sqlite_time(canonical: str) -> str:
+    """Django keeps aware datetimes in SQLite as naive UTC text, which the canonical UTC text of
+    the ledger holds already: 2024-06-25T06:07:08.000009Z is stored 2024-06-25 06:07:08.000009."""
+    return f"{canonical[:10]} {canonical[11:-1]}"
+
+
 @functools.lru_cache(maxsize=4096)
 def _stored_time(moment: datetime, vendor: str) -> datetime | str:
     """A moment as the writer hands it to the database; rows of one import or generator step
     share one."""
     if vendor == "sqlite":
-        # Django keeps aware datetimes in SQLite as naive UTC text.
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return _sqlite_time(canonical_time(moment))
     # Binary COPY sends the datetime as it is.
     return moment
 
@@ -179,8 +184,11 @@ class BulkLedger:
         self.seq += 1
         if recorded_at is not self._time_of:
             # A load stamps many events with the same moment: format it once.
-            self._time_of, self._time_text = recorded_at, canonical_time(recorded_at)
-            self._time_stored = _stored_time(recorded_at, self.vendor)
+            text = canonical_time(recorded_at)
+            self._time_of, self._time_text = recorded_at, text
+            # Events mostly differ in time (the generator's clock moves for each): derived from
+            # the text already made, not looked up in a cache that would rarely hold it.
+            self._time_stored = _sqlite_time(text) if self.vendor == "sqlite" else recorded_at
         data_text = canonical_data(data or {})
         values = (
             self.seq,
