@@ -403,6 +403,21 @@ def test_canonical_data_is_sorted_compact_json(data):
     assert chain.canonical_data(data) == (expected if data else "{}")
 
 
+@given(
+    st.text(),
+    st.text(),
+    st.none() | st.integers(min_value=1),
+    st.text(),
+    st.text(),
+    st.booleans(),
+)
+def test_the_written_out_creation_data_is_its_canonical_text(
+    identifier, mission, parent, form, pool, pristine
+):
+    fields = (identifier, mission, parent, form, pool, pristine)
+    assert chain.creation_text(*fields) == chain.canonical_data(chain.creation_data(*fields))
+
+
 def test_canonical_time_is_utc_whatever_the_zone_given():
     moment = datetime(2024, 6, 25, 8, 7, 8, 9, tzinfo=timezone(timedelta(hours=2)))
     assert canonical_time(moment) == "2024-06-25T06:07:08.000009Z"

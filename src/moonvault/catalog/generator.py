@@ -25,6 +25,7 @@ from moonvault.catalog.models import (
     path_segment,
 )
 from moonvault.custody.bulk import BulkLedger
+from moonvault.custody.chain import creation_text
 from moonvault.custody.models import CustodyEvent, EventKind
 
 MAX_DEPTH = 12
@@ -340,15 +341,8 @@ def _write_tree(
         )
 
 
-def _creation(node: _Node, mission: Mission) -> dict:
-    return {
-        "identifier": node.identifier,
-        "mission": mission.code,
-        "parent": node.parent,
-        "form": node.form,
-        "pool": node.pool,
-        "pristine": True,
-    }
+def _creation(node: _Node, mission: Mission) -> str:
+    return creation_text(node.identifier, mission.code, node.parent, node.form, node.pool, True)
 
 
 def _record(writer, node: _Node, kind, operation: str, when: datetime, **extra) -> None:

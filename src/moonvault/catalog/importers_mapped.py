@@ -52,6 +52,7 @@ from moonvault.core.errors import DomainError, FieldProblem
 from moonvault.core.identifiers import normalize_igsn
 from moonvault.core.units import MAX_MASS_UG, MICROGRAMS_PER, parse_mass
 from moonvault.custody.bulk import BulkLedger
+from moonvault.custody.chain import creation_text
 from moonvault.custody.models import EventKind
 
 MASS_UNKNOWN = "Mass unknown: to be weighed."
@@ -59,6 +60,7 @@ CLASSIFICATION_MAX = Sample._meta.get_field("classification").max_length
 SUBTYPE_MAX = Sample._meta.get_field("subtype").max_length
 # Rows buffered before they are written (still inside the one transaction) and progress shown.
 FLUSH_ROWS = 20_000
+FIRST_ROWS = 2_000
 
 MAPPED_FIELDS = (
     "identifier",
@@ -204,18 +206,6 @@ def _igsns_taken(igsns: list[str]) -> set[str]:
     return {igsn for (igsn,) in _samples_where_in("igsn", "igsn", igsns)}
 
 
-def _creation(identifier: str, mission: Mission, parent_id: int | None, form: str, pool: str):
-    # The same keys as catalog.services._creation_data: the ledger replays samples from them.
-    return {
-        "identifier": identifier,
-        "mission": mission.code,
-        "parent": parent_id,
-        "form": form,
-        "pool": pool,
-        "pristine": True,
-    }
-
-
 def _counters_bump(new_rows: list[tuple[RootRow, Mission]]) -> None:
     """Keep later splits from reusing an Apollo split number the file already gave."""
     highest: dict[str, int] = {}
@@ -236,12 +226,15 @@ def _counters_bump(new_rows: list[tuple[RootRow, Mission]]) -> None:
 
 
 def _batches(rows: Iterable[RootRow], size: int) -> Iterator[list[RootRow]]:
+    """`size` rows at a time after smaller first batches, each twice the one before: writing
+    starts as soon as a streaming reader has a few rows, and the reader, faster, stays ahead."""
     batch: list[RootRow] = []
+    limit = min(FIRST_ROWS, size)
     for row in rows:
         batch.append(row)
-        if len(batch) == size:
+        if len(batch) == limit:
             yield batch
-            batch = []
+            batch, limit = [], min(2 * limit, size)
     if batch:
         yield batch
 
@@ -428,7 +421,7 @@ def _write(writer: BulkLedger, new_rows, pool, location, reason, received, now) 
             location_after_id=location_id,
             mass_delta_ug=r.mass_ug,
             reason=reason,
-            data=_creation(r.identifier, mission, None, r.form, pool),
+            data=creation_text(r.identifier, mission.code, None, r.form, pool, True),
         )
         if r.displays:
             _displays_split(writer, r, mission, root_id, path, location, now, reason)
@@ -467,7 +460,9 @@ def _displays_split(writer, r: RootRow, mission, root_id, path, location, now, r
             state_after=State.STORED,
             location_after_id=location.pk,
             reason=reason,
-            data=_creation(identifier, mission, root_id, r.form, Pool.PUBLIC_BENEFIT),
+            data=creation_text(
+                identifier, mission.code, root_id, r.form, Pool.PUBLIC_BENEFIT.value, True
+            ),
         )
 
 

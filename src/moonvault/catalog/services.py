@@ -28,6 +28,7 @@ from moonvault.catalog.models import (
 from moonvault.core.errors import Conflict, DomainError, NotFound
 from moonvault.core.identifiers import normalize_igsn
 from moonvault.core.units import check_mass
+from moonvault.custody.chain import creation_data
 from moonvault.custody.models import EventKind
 from moonvault.custody.services import PendingEvent, events_record, ledger_lock
 
@@ -65,14 +66,14 @@ class ChildSpec:
 
 
 def _creation_data(sample: Sample) -> dict:
-    return {
-        "identifier": sample.identifier,
-        "mission": sample.mission.code,
-        "parent": sample.parent_id,
-        "form": sample.form,
-        "pool": sample.pool,
-        "pristine": sample.pristine,
-    }
+    return creation_data(
+        sample.identifier,
+        sample.mission.code,
+        sample.parent_id,
+        sample.form,
+        sample.pool,
+        sample.pristine,
+    )
 
 
 def _check_choice(value: str, choices, field: str) -> str:

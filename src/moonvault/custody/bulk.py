@@ -57,7 +57,7 @@ _FACET_KEY = tuple(
 _TEXT_KEY = tuple(SAMPLE_COLUMNS.index(c) for c in ("id", *text_index.FIELDS))
 # SQLite's page cache during a load, in KiB.
 BULK_CACHE_KIB = 65_536
-# Fewer rows than this in one flush are not worth an index rebuild.
+# A load of fewer rows than this, so far, is not worth an index rebuild.
 DEFER_INDEXES_MIN_ROWS = 10_000
 EVENT_COLUMNS = (
     "seq",
@@ -179,8 +179,9 @@ class BulkLedger:
         mass_delta_ug: int = 0,
         loss_ug: int = 0,
         reason: str = "",
-        data: dict | None = None,
+        data: dict | str | None = None,
     ) -> None:
+        """`data` as a dict, or as its canonical text already (`chain.creation_text`)."""
         self.seq += 1
         if recorded_at is not self._time_of:
             # A load stamps many events with the same moment: format it once.
@@ -189,7 +190,7 @@ class BulkLedger:
             # Events mostly differ in time (the generator's clock moves for each): derived from
             # the text already made, not looked up in a cache that would rarely hold it.
             self._time_stored = _sqlite_time(text) if self.vendor == "sqlite" else recorded_at
-        data_text = canonical_data(data or {})
+        data_text = data if isinstance(data, str) else canonical_data(data or {})
         values = (
             self.seq,
             self.prev,
@@ -290,9 +291,8 @@ class BulkLedger:
         self.atomic.__exit__(None, None, None)
 
     def _maybe_defer(self, table: str, pending: int) -> None:
-        if table in self.deferred or pending < DEFER_INDEXES_MIN_ROWS:
-            return
-        if self.added[table] + pending < self.held[table]:
+        adding = self.added[table] + pending
+        if table in self.deferred or adding < DEFER_INDEXES_MIN_ROWS or adding < self.held[table]:
             return
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":

@@ -74,6 +74,33 @@ def canonical_data(data: dict) -> str:
 _quote = json.encoder.encode_basestring
 
 
+def creation_data(
+    identifier: str, mission: str, parent: int | None, form: str, pool: str, pristine: bool
+) -> dict:
+    """The data of the event that makes a sample (received, or split off): replay builds the
+    sample from it."""
+    return {
+        "identifier": identifier,
+        "mission": mission,
+        "parent": parent,
+        "form": form,
+        "pool": pool,
+        "pristine": pristine,
+    }
+
+
+def creation_text(
+    identifier: str, mission: str, parent: int | None, form: str, pool: str, pristine: bool
+) -> str:
+    """`canonical_data(creation_data(...))`, written out: bulk loads make one per sample, and the
+    encoder's sorting of the keys costs several times more."""
+    return (
+        f'{{"form":{_quote(form)},"identifier":{_quote(identifier)},'
+        f'"mission":{_quote(mission)},"parent":{"null" if parent is None else parent},'
+        f'"pool":{_quote(pool)},"pristine":{"true" if pristine else "false"}}}'
+    )
+
+
 def event_bytes(values: tuple) -> bytes:
     """`values` in the order of FIELDS, with recorded_at already canonical text.
 
