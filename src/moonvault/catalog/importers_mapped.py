@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import multiprocessing
+import operator
 import os
 import queue
 import threading
@@ -671,7 +672,8 @@ def mapped_csv_read(
     width = len(header)
     fields = list(index.items())
     for cells in reader:
-        if not "".join(cells).strip():
+        joined = "".join(cells)
+        if not joined.strip():
             continue
         row = reader.line_num
         if len(cells) != width:
@@ -691,12 +693,16 @@ def mapped_csv_read(
             if clean != cell:
                 report.stray_spaces += 1
             values[name] = clean
-        problems: list[FieldProblem] = [
-            # Lines streamed from a file on disk skip the whole-file check; PostgreSQL refuses NUL.
-            refusal(row, columns.get(name), _("holds a NUL character"))
-            for name, i in fields
-            if "\x00" in cells[i]
-        ]
+        # Lines streamed from a file on disk skip the whole-file check; PostgreSQL refuses NUL.
+        problems: list[FieldProblem] = (
+            [
+                refusal(row, columns.get(name), _("holds a NUL character"))
+                for name, i in fields
+                if "\x00" in cells[i]
+            ]
+            if "\x00" in joined
+            else []
+        )
 
         identifier = values["identifier"]
         if not identifier:
@@ -863,7 +869,7 @@ def mapped_csv_read(
 
 # Rows a reading process sends at a time: small enough that writing starts soon after reading.
 ASIDE_ROWS = 2_000
-_ROOT_FIELDS = tuple(RootRow.__dataclass_fields__)
+_root_values = operator.attrgetter(*RootRow.__dataclass_fields__)
 
 
 def rows_read_aside(rows: Iterator[RootRow], report: MappedReport) -> Iterator[RootRow]:
@@ -940,7 +946,7 @@ def _read_aside(rows: Iterator[RootRow], report: MappedReport, sender) -> None:
     batch: list[tuple] = []
     try:
         for r in rows:
-            batch.append(tuple(getattr(r, name) for name in _ROOT_FIELDS))
+            batch.append(_root_values(r))
             if len(batch) == ASIDE_ROWS:
                 sender.send(("rows", batch, report.refused[sent:]))
                 sent, batch = len(report.refused), []
