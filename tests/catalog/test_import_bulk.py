@@ -339,3 +339,24 @@ def test_a_load_that_outnumbers_the_inventory_indexes_its_text_in_one_pass(
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size")
             assert cursor.fetchone() == (-2000,)  # the load's larger cache is given back
+
+
+def test_small_batches_that_add_up_to_a_large_load_still_rebuild_the_indexes_once(
+    tmp_path, monkeypatch, missions, facility
+):
+    monkeypatch.setattr(importers_mapped, "FLUSH_ROWS", 10)  # each batch under the threshold
+    rebuilt = []
+    rebuild = bulk.BulkLedger._indexes_rebuild
+
+    def recorded(writer):
+        rebuilt.extend(writer.deferred)
+        rebuild(writer)
+
+    monkeypatch.setattr(bulk.BulkLedger, "_indexes_rebuild", recorded)
+    before = schema()
+    path, mapping = catalog(tmp_path)
+    run(path, mapping)
+    assert sorted(rebuilt) == ["catalog_sample", "custody_custodyevent"]
+    assert counts() == (ROWS, ROWS)
+    assert schema() == before
+    assert_exact_and_verified()
