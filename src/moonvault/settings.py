@@ -148,6 +148,7 @@ AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", 1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "moonvault.accounts.backends.lockout_username"
 AXES_VERBOSE = False
 
 # Curators, committee members and administrators confirm a TOTP code after their password before

@@ -66,3 +66,18 @@ def test_the_test_client_and_force_login_still_sign_people_in(client, applicant)
     client.logout()
     client.force_login(applicant)
     assert client.get(reverse("api-tokens")).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["login", "admin:login"])
+def test_a_username_longer_than_any_account_is_refused_and_still_counted(client, url):
+    from axes.models import AccessAttempt
+
+    long_name = "9" * 300
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(reverse(url), {"username": long_name, "password": "x"})
+        assert response.status_code == 200
+    (recorded,) = AccessAttempt.objects.all()
+    assert recorded.username == long_name[:255]
+    assert recorded.failures_since_start == settings.AXES_FAILURE_LIMIT - 1
+    response = client.post(reverse(url), {"username": long_name, "password": "x"})
+    assert response.status_code == 429

@@ -360,3 +360,29 @@ def test_small_batches_that_add_up_to_a_large_load_still_rebuild_the_indexes_onc
     assert counts() == (ROWS, ROWS)
     assert schema() == before
     assert_exact_and_verified()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY thread is PostgreSQL's")
+def test_a_copy_that_fails_in_its_thread_is_the_error_raised_and_leaves_nothing(
+    tmp_path, monkeypatch, missions, facility
+):
+    import psycopg
+
+    copy_rows = bulk._copy_rows
+    calls = []
+
+    def doubled(raw, table, columns, rows, types):
+        calls.append(table)
+        if len(calls) == 4:  # the second batch's events, one of them twice
+            rows = [*rows, rows[0]]
+        copy_rows(raw, table, columns, rows, types)
+
+    monkeypatch.setattr(bulk, "_copy_rows", doubled)
+    before = schema()
+    path, mapping = catalog(tmp_path)
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        run(path, mapping)
+    assert counts() == (0, 0)
+    assert schema() == before
+    assert not [t for t in threading.enumerate() if t.name == "bulk-copy"]
+    assert_exact_and_verified()

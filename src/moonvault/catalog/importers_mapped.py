@@ -293,6 +293,10 @@ def catalog_rows_receive(
                 if writer is None:
                     writer = BulkLedger(actor_id=actor_id, batch_triggers=True, defer_indexes=True)
                     operation = writer.new_operation()
+                else:
+                    # The batch before, checked and built: on PostgreSQL it is copied while this
+                    # one is built, and this one was checked before the copy held the connection.
+                    writer.flush()
                 _write(writer, new_rows, pool, location, reason, operation, now)
                 if progress:
                     progress(done, total)
@@ -395,7 +399,7 @@ def _check(
 
 
 def _write(writer: BulkLedger, new_rows, pool, location, reason, received, now) -> None:
-    """One batch into the ledger's buffers, then to the database (still inside the transaction).
+    """One batch into the ledger's buffers; the next flush writes them (inside the transaction).
 
     Every batch shares the `received` operation: the whole file is one receipt."""
     _counters_bump(new_rows)
@@ -426,7 +430,6 @@ def _write(writer: BulkLedger, new_rows, pool, location, reason, received, now) 
         )
         if r.displays:
             _displays_split(writer, r, mission, root_id, path, location, now, reason)
-    writer.flush()
 
 
 def _displays_split(writer, r: RootRow, mission, root_id, path, location, now, reason) -> None:

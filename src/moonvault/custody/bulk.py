@@ -2,8 +2,10 @@
 
 The chain is computed here exactly as `events_record` computes it, event by event; only the
 writing differs (COPY on PostgreSQL, executemany on SQLite), so that a million samples load in
-minutes. Each `commit()` closes one transaction with the ledger head moved to the last event, so
-an interrupted load leaves a consistent ledger behind.
+minutes. On PostgreSQL a flush's COPY runs in a thread while the caller builds the next rows, so
+that the server stores one batch while Python makes the next. Each `commit()` closes one
+transaction with the ledger head moved to the last event, so an interrupted load leaves a
+consistent ledger behind.
 
 Two options serve loads that are large against the tables they go into (imports).
 `batch_triggers` replaces SQLite's per-row insert triggers on the samples by one statement per
@@ -17,6 +19,7 @@ instead of happening for any load.
 """
 
 import functools
+import threading
 import uuid
 from datetime import datetime
 
@@ -105,6 +108,19 @@ def _column_types(table: str, columns: tuple[str, ...]) -> list[int]:
     return [types[c] for c in columns]
 
 
+def _copy_rows(raw, table: str, columns: tuple[str, ...], rows: list[tuple], types) -> None:
+    """Binary COPY: the server reads numbers and times without parsing text, which halves the
+    time of a load's rows."""
+    if not rows:
+        return
+    with raw.cursor() as cursor:
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        with cursor.copy(sql) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+
+
 class BulkLedger:
     """Buffered writer of samples and events; use inside no transaction, call commit() often."""
 
@@ -123,6 +139,8 @@ class BulkLedger:
         self.samples: list[tuple] = []
         self.events: list[tuple] = []
         self.atomic = None
+        self._copying: threading.Thread | None = None
+        self._copy_error: BaseException | None = None
         self.total_samples = 0
         self.total_events = 0
         self.operation_prefix = uuid.uuid4().hex[:16]
@@ -228,22 +246,66 @@ class BulkLedger:
         self.prev = digest
 
     def flush(self) -> None:
-        """Write buffered rows inside the current transaction."""
+        """Write buffered rows inside the current transaction; on PostgreSQL the writing goes on
+        in a thread after this returns (`_copy_behind`)."""
+        self._copied()
         if self.defer_indexes:
             self._maybe_defer(Sample._meta.db_table, len(self.samples))
             self._maybe_defer(CustodyEvent._meta.db_table, len(self.events))
-        self._write(Sample._meta.db_table, SAMPLE_COLUMNS, self.samples)
-        if facets.INSERT_TRIGGER in self.suspended:
-            facets.sample_facets_add(tuple(row[i] for i in _FACET_KEY) for row in self.samples)
-        if text_index.INSERT_TRIGGER in self.suspended and not self._text_rebuild:
-            text_index.sample_text_add([tuple(row[i] for i in _TEXT_KEY) for row in self.samples])
-        self._write(CustodyEvent._meta.db_table, EVENT_COLUMNS, self.events)
+        if self.vendor == "postgresql":
+            self._copy_behind(
+                (Sample._meta.db_table, SAMPLE_COLUMNS, self.samples),
+                (CustodyEvent._meta.db_table, EVENT_COLUMNS, self.events),
+            )
+        else:
+            self._insert(Sample._meta.db_table, SAMPLE_COLUMNS, self.samples)
+            if facets.INSERT_TRIGGER in self.suspended:
+                facets.sample_facets_add(tuple(row[i] for i in _FACET_KEY) for row in self.samples)
+            if text_index.INSERT_TRIGGER in self.suspended and not self._text_rebuild:
+                text_index.sample_text_add(
+                    [tuple(row[i] for i in _TEXT_KEY) for row in self.samples]
+                )
+            self._insert(CustodyEvent._meta.db_table, EVENT_COLUMNS, self.events)
         self.added[Sample._meta.db_table] += len(self.samples)
         self.added[CustodyEvent._meta.db_table] += len(self.events)
         self.total_samples += len(self.samples)
         self.total_events += len(self.events)
-        self.samples.clear()
-        self.events.clear()
+        # New lists: a thread may still be copying the old ones.
+        self.samples, self.events = [], []
+
+    def _copy_behind(self, *batches: tuple[str, tuple[str, ...], list[tuple]]) -> None:
+        """Binary COPY of `batches` in a thread, while the caller builds the next rows: the
+        server stores one batch as Python makes the next, instead of each waiting for the other.
+        The thread uses the same connection, so the same transaction; psycopg holds the
+        connection for the COPY, so any other use of it waits for the COPY to end, and
+        `_copied` waits before this writer uses the database again."""
+        if not any(rows for _table, _columns, rows in batches):
+            return
+        raw = connection.connection  # a thread's Django connection would be another one
+        typed = [
+            (table, columns, rows, _column_types(table, columns))
+            for table, columns, rows in batches
+        ]
+
+        def copy() -> None:
+            try:
+                for table, columns, rows, types in typed:
+                    _copy_rows(raw, table, columns, rows, types)
+            except BaseException as exc:  # raised again in the writer's thread
+                self._copy_error = exc
+
+        self._copying = threading.Thread(target=copy, name="bulk-copy", daemon=True)
+        self._copying.start()
+
+    def _copied(self) -> None:
+        """Wait for the COPY thread; its error, if any, is raised here."""
+        if self._copying is None:
+            return
+        self._copying.join()
+        self._copying = None
+        error, self._copy_error = self._copy_error, None
+        if error is not None:
+            raise error
 
     def commit(self) -> None:
         """Flush, move the head to the last event and commit; then open the next transaction."""
@@ -257,6 +319,10 @@ class BulkLedger:
 
     def abort(self) -> None:
         """Roll back everything since the last commit(), dropped indexes and trigger included."""
+        copying, error = self._copying, None
+        if copying is not None:
+            copying.join()
+            error, self._copying, self._copy_error = self._copy_error, None, None
         if self.atomic is not None:
             transaction.set_rollback(True)
             self.atomic.__exit__(None, None, None)
@@ -264,6 +330,9 @@ class BulkLedger:
         self.deferred = {}
         self.suspended = {}
         self._cache_restore()
+        if error is not None:
+            # The cause, in place of what it caused (a query refused in the failed transaction).
+            raise error
 
     def _cache_grow(self) -> None:
         """SQLite's page cache, 2 MB by default, holds few of the pages a load touches: index
@@ -283,6 +352,7 @@ class BulkLedger:
 
     def _finish(self) -> None:
         self.flush()
+        self._copied()
         LedgerHead.objects.filter(pk=1).update(seq=self.seq, hash=self.prev)
         self._indexes_rebuild()
         for sql in self.suspended.values():
@@ -377,18 +447,9 @@ class BulkLedger:
 
     @staticmethod
     def _copy(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-        """Binary COPY: the server reads numbers and times without parsing text, which halves
-        the time of a load's rows."""
-        if not rows:
-            return
         types = _column_types(table, columns)  # not inside the COPY, which holds the connection
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-            with raw.copy(sql) as copy:
-                copy.set_types(types)
-                for row in rows:
-                    copy.write_row(row)
+        connection.ensure_connection()
+        _copy_rows(connection.connection, table, columns, rows, types)
 
     @staticmethod
     def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
