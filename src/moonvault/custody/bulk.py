@@ -299,13 +299,16 @@ class BulkLedger:
 
     def _copied(self) -> None:
         """Wait for the COPY thread; its error, if any, is raised here."""
-        if self._copying is None:
-            return
-        self._copying.join()
-        self._copying = None
-        error, self._copy_error = self._copy_error, None
-        if error is not None:
+        if (error := self._copy_join()) is not None:
             raise error
+
+    def _copy_join(self) -> BaseException | None:
+        """Wait for the COPY thread, if one runs; the error it ended with."""
+        if self._copying is None:
+            return None
+        self._copying.join()
+        error, self._copying, self._copy_error = self._copy_error, None, None
+        return error
 
     def commit(self) -> None:
         """Flush, move the head to the last event and commit; then open the next transaction."""
@@ -319,10 +322,7 @@ class BulkLedger:
 
     def abort(self) -> None:
         """Roll back everything since the last commit(), dropped indexes and trigger included."""
-        copying, error = self._copying, None
-        if copying is not None:
-            copying.join()
-            error, self._copying, self._copy_error = self._copy_error, None, None
+        error = self._copy_join()
         if self.atomic is not None:
             transaction.set_rollback(True)
             self.atomic.__exit__(None, None, None)
