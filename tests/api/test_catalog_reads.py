@@ -1,6 +1,8 @@
 import pytest
 
-from moonvault.catalog.models import Payload
+from moonvault.catalog.models import Payload, Sample
+from moonvault.catalog.schemas import SampleFacetsOut, SampleOut, SamplePage
+from moonvault.catalog.services import sample_mark_lost
 from tests.api.conftest import MG
 from tests.conftest import GRAM
 
@@ -8,7 +10,11 @@ pytestmark = pytest.mark.django_db
 
 
 def identifiers(response):
-    return [item["identifier"] for item in response.json()["items"]]
+    return identifiers_of(response.json())
+
+
+def identifiers_of(body):
+    return [item["identifier"] for item in body["items"]]
 
 
 def test_missions_are_listed_by_landing_date_with_their_payloads(client, mission_ce5, mission_a17):
@@ -95,6 +101,33 @@ def test_samples_are_paginated_with_limit_and_offset_and_a_total_count(client, i
     assert (second["limit"], second["offset"]) == (4, 4)
     assert [i["identifier"] for i in first["items"] + second["items"]] == everything
     assert len(second["items"]) == 2
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"mission": "CE5", "sort": "-mass"}, {"q": "74001", "limit": 1, "offset": 1}],
+)
+def test_search_items_are_the_samples_as_their_schema_shows_them(client, inventory, params):
+    body = client.get("/api/v1/samples", params).json()
+    assert set(body) == set(SamplePage.model_fields)
+    by_identifier = {
+        s.identifier: s
+        for s in Sample.objects.select_related("mission", "parent", "location").filter(
+            identifier__in=identifiers_of(body)
+        )
+    }
+    assert body["items"] == [
+        SampleOut.from_orm(by_identifier[i]).model_dump() for i in identifiers_of(body)
+    ]
+    assert body["items"]
+    facets = SampleFacetsOut.model_validate(body["facets"]).model_dump()
+    assert facets == body["facets"]
+
+
+def test_a_search_item_without_a_location_or_parent_says_null(client, inventory):
+    sample_mark_lost(actor=None, sample_id=inventory.rock.pk, reason="not on its shelf")
+    (item,) = client.get("/api/v1/samples", {"q": "74001,6040"}).json()["items"][:1]
+    assert (item["identifier"], item["parent"], item["location"]) == ("74001,6040", None, None)
 
 
 def test_an_offset_past_the_end_gives_an_empty_page(client, inventory):

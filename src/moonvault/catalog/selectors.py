@@ -21,6 +21,7 @@ from moonvault.catalog.models import (
 )
 from moonvault.catalog.text_index import sample_text_counted, sample_text_filter
 from moonvault.core.errors import DomainError, NotFound
+from moonvault.core.units import format_mass
 from moonvault.loans.models import PublicationUse
 
 TEXT_MAX = 100
@@ -114,6 +115,69 @@ def sample_search(*, filters: SampleFilters, sort: str = "identifier") -> QueryS
         .prefetch_related("mission")
         .order_by(*SORTS[sort])
     )
+
+
+def sample_search_rows(
+    *, filters: SampleFilters, sort: str = "identifier", offset: int, limit: int
+) -> list[dict]:
+    """A page of the search as the API lists it (SampleOut's fields), read as plain rows.
+
+    Building a model instance per sample, its parent and its location, and then reading them
+    back through the schema's resolvers cost several times the query itself.
+    """
+    codes = dict(Mission.objects.values_list("id", "code"))
+    rows = (
+        sample_search(filters=filters, sort=sort)
+        .prefetch_related(None)
+        .values_list(
+            "identifier",
+            "igsn",
+            "mission_id",
+            "parent__identifier",
+            "depth",
+            "form",
+            "pool",
+            "state",
+            "location__code",
+            "pristine",
+            "mass_ug",
+            "classification",
+            "subtype",
+        )[offset : offset + limit]
+    )
+    return [
+        {
+            "identifier": identifier,
+            "igsn": igsn,
+            "mission": codes[mission_id],
+            "parent": parent,
+            "depth": depth,
+            "form": form,
+            "pool": pool,
+            "state": state,
+            "location": location,
+            "pristine": pristine,
+            "mass_ug": mass_ug,
+            "mass": format_mass(mass_ug),
+            "classification": classification,
+            "subtype": subtype,
+        }
+        for (
+            identifier,
+            igsn,
+            mission_id,
+            parent,
+            depth,
+            form,
+            pool,
+            state,
+            location,
+            pristine,
+            mass_ug,
+            classification,
+            subtype,
+        ) in rows
+    ]
 
 
 # SQLite keeps no statistics on value ranges. Given a mass range it reads every sample in the
