@@ -1,14 +1,23 @@
 """A small inventory in two missions, read through the API."""
 
+import json
 from dataclasses import dataclass
 
 import pytest
+from ninja.renderers import JSONRenderer
 
 from moonvault.catalog.models import Form, Pool, Sample
 from moonvault.catalog.services import ChildSpec, sample_split
 from tests.conftest import GRAM
 
 MG = 1_000
+
+
+def as_schema_renders(schema, data):
+    """The JSON that Ninja writes for `data` validated through `schema`: what a route that
+    builds its answer as plain rows must give."""
+    dumped = schema.model_validate(data).model_dump()
+    return json.loads(JSONRenderer().render(None, dumped, response_status=200))
 
 
 @dataclass

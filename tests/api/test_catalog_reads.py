@@ -1,9 +1,10 @@
 import pytest
 
 from moonvault.catalog.models import Payload, Sample
-from moonvault.catalog.schemas import SampleFacetsOut, SampleOut, SamplePage
+from moonvault.catalog.schemas import GenealogyOut, SampleFacetsOut, SampleOut, SamplePage
+from moonvault.catalog.selectors import sample_ancestors, sample_children_nodes, sample_descendants
 from moonvault.catalog.services import sample_mark_lost
-from tests.api.conftest import MG
+from tests.api.conftest import MG, as_schema_renders
 from tests.conftest import GRAM
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +129,18 @@ def test_a_search_item_without_a_location_or_parent_says_null(client, inventory)
     sample_mark_lost(actor=None, sample_id=inventory.rock.pk, reason="not on its shelf")
     (item,) = client.get("/api/v1/samples", {"q": "74001,6040"}).json()["items"][:1]
     assert (item["identifier"], item["parent"], item["location"]) == ("74001,6040", None, None)
+
+
+def test_genealogies_are_the_samples_as_their_schema_shows_them(client, inventory):
+    for sample in Sample.objects.all():
+        body = client.get(f"/api/v1/samples/{sample.identifier}/genealogy").json()
+        expected = {
+            "sample": sample,
+            "ancestors": sample_ancestors(sample=sample),
+            "children": sample_children_nodes(sample=sample),
+            "descendant_count": sample_descendants(sample=sample).count(),
+        }
+        assert body == as_schema_renders(GenealogyOut, expected)
 
 
 def test_an_offset_past_the_end_gives_an_empty_page(client, inventory):

@@ -1,7 +1,11 @@
 import pytest
 
+from moonvault.catalog.models import Sample
+from moonvault.catalog.services import sample_mark_lost
 from moonvault.custody.models import CustodyEvent
-from tests.api.conftest import MG
+from moonvault.custody.schemas import TimelineOut
+from moonvault.custody.selectors import sample_timeline
+from tests.api.conftest import MG, as_schema_renders
 from tests.conftest import GRAM
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +24,17 @@ def test_timeline_lists_a_samples_events_oldest_first_with_their_hashes(client, 
     assert split["data"]["children"] == [c.id for c in inventory.regolith_children]
     assert received["location"] == "MAIN"
     assert received["state_after"] == "stored"
+
+
+def test_timelines_are_the_events_as_their_schema_shows_them(client, inventory):
+    sample_mark_lost(actor=None, sample_id=inventory.rock_split.pk, reason="not on its shelf")
+    locations = set()
+    for sample in Sample.objects.all():
+        body = client.get(f"/api/v1/samples/{sample.identifier}/timeline").json()
+        expected = {"identifier": sample.identifier, "events": list(sample_timeline(sample=sample))}
+        assert body == as_schema_renders(TimelineOut, expected)
+        locations |= {e["location"] for e in body["events"]}
+    assert locations == {"MAIN", None}
 
 
 def test_timeline_of_an_identifier_with_a_comma(client, inventory):

@@ -6,9 +6,7 @@ curator role is checked here, as the curation pages check it; the services check
 
 from typing import Literal
 
-from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
-from ninja.renderers import JSONRenderer
 from pydantic import Field
 
 from moonvault.accounts.models import Role
@@ -28,12 +26,11 @@ from moonvault.catalog.schemas import (
     SampleSplitIn,
     SampleWeighIn,
 )
-from moonvault.core.api import answers, require_write
+from moonvault.core.api import answers, json_answer, require_write
 
 router = Router(tags=["catalog"])
 
 MAX_PAGE = 200
-_JSON = JSONRenderer()
 
 
 class SampleQuery(Schema):
@@ -114,23 +111,17 @@ def sample_list(request, query: Query[SampleQuery]):
         ]
         for name, options in counts.facets.items()
     }
-    # Already in SamplePage's shape (tests/catalog check it against the schema): validating 50
-    # samples through the schema again would cost more than the search.
-    return HttpResponse(
-        _JSON.render(
-            request,
-            {
-                "count": counts.total,
-                "count_exact": counts.exact,
-                "limit": query.limit,
-                "offset": query.offset,
-                "items": items,
-                "facets": facets,
-                "facets_source": counts.source,
-            },
-            response_status=200,
-        ),
-        content_type=f"{_JSON.media_type}; charset={_JSON.charset}",
+    return json_answer(
+        request,
+        {
+            "count": counts.total,
+            "count_exact": counts.exact,
+            "limit": query.limit,
+            "offset": query.offset,
+            "items": items,
+            "facets": facets,
+            "facets_source": counts.source,
+        },
     )
 
 
@@ -156,12 +147,18 @@ def sample_detail(request, identifier: str):
 )
 def sample_genealogy(request, identifier: str):
     sample = selectors.sample_get(identifier=identifier)
-    return {
-        "sample": sample,
-        "ancestors": selectors.sample_ancestors(sample=sample),
-        "children": selectors.sample_children_nodes(sample=sample),
-        "descendant_count": selectors.sample_descendants(sample=sample).count(),
-    }
+    return json_answer(
+        request,
+        {
+            "sample": SampleOut.from_orm(sample).model_dump(),
+            "ancestors": [
+                {name: getattr(a, name) for name in selectors.GENEALOGY_NODE}
+                for a in selectors.sample_ancestors(sample=sample)
+            ],
+            "children": selectors.sample_children_nodes(sample=sample),
+            "descendant_count": selectors.sample_descendants(sample=sample).count(),
+        },
+    )
 
 
 # --- the curators' changes -----------------------------------------------------------------------

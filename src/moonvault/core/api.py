@@ -1,6 +1,8 @@
 """What every API handler needs to know about the caller, whatever app it belongs to."""
 
+from django.http import HttpResponse
 from ninja import Schema
+from ninja.renderers import JSONRenderer
 
 from moonvault.accounts.models import ApiToken
 from moonvault.accounts.selectors import user_for_token
@@ -51,3 +53,20 @@ def answers(status: int, schema, *, public: bool = False) -> dict:
     """A route's documented answers: its success and the errors it may give, in one shape."""
     errors = (400, 404, 409, 422) if public else (400, 401, 403, 404, 409, 422)
     return {status: schema, **dict.fromkeys(errors, ErrorOut)}
+
+
+_JSON = JSONRenderer()
+
+
+def json_answer(request, payload) -> HttpResponse:
+    """A 200 whose payload is already plain data in the route's documented shape.
+
+    Ninja validates a handler's result through the response schema, object by object; for a
+    page of samples or a long timeline that costs several times the queries behind it. Routes
+    that build their answer as plain rows return it through here, and their tests check it
+    against the schema.
+    """
+    return HttpResponse(
+        _JSON.render(request, payload, response_status=200),
+        content_type=f"{_JSON.media_type}; charset={_JSON.charset}",
+    )

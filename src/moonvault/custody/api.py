@@ -3,7 +3,7 @@
 from ninja import Router
 
 from moonvault.catalog.selectors import sample_get
-from moonvault.core.api import answers
+from moonvault.core.api import answers, json_answer
 from moonvault.custody import selectors
 from moonvault.custody.schemas import LedgerHeadOut, TimelineOut
 
@@ -21,10 +21,10 @@ router = Router(tags=["custody"])
 )
 def sample_timeline(request, identifier: str):
     sample = sample_get(identifier=identifier)
-    return {
-        "identifier": sample.identifier,
-        "events": list(selectors.sample_timeline(sample=sample)),
-    }
+    return json_answer(
+        request,
+        {"identifier": sample.identifier, "events": selectors.sample_timeline_rows(sample=sample)},
+    )
 
 
 @router.get(

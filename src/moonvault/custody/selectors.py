@@ -1,5 +1,6 @@
 """Reads of the custody ledger."""
 
+import json
 from collections.abc import Iterator
 
 from django.db import connection, transaction
@@ -15,6 +16,54 @@ def sample_timeline(*, sample: Sample) -> QuerySet[CustodyEvent]:
         .select_related("location_after", "actor")
         .order_by("seq")
     )
+
+
+_TIMELINE_ROW = (
+    "seq",
+    "kind",
+    "recorded_at",
+    "mass_delta_ug",
+    "loss_ug",
+    "state_after",
+    "location_after__code",
+    "reason",
+    "data",
+    "prev_hash",
+    "hash",
+)
+
+
+def sample_timeline_rows(*, sample: Sample) -> list[dict]:
+    """The timeline as the API lists it (EventOut's fields), read as plain rows."""
+    rows = CustodyEvent.objects.filter(sample=sample).order_by("seq").values_list(*_TIMELINE_ROW)
+    return [
+        {
+            "seq": seq,
+            "kind": kind,
+            "recorded_at": recorded_at,
+            "mass_delta_ug": mass_delta_ug,
+            "loss_ug": loss_ug,
+            "state_after": state_after,
+            "location": location,
+            "reason": reason,
+            "data": json.loads(data),
+            "prev_hash": prev_hash,
+            "hash": hash_,
+        }
+        for (
+            seq,
+            kind,
+            recorded_at,
+            mass_delta_ug,
+            loss_ug,
+            state_after,
+            location,
+            reason,
+            data,
+            prev_hash,
+            hash_,
+        ) in rows
+    ]
 
 
 def ledger_head() -> LedgerHead:
