@@ -107,8 +107,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while one writer commits; IMMEDIATE transactions take the write lock
     # at BEGIN, which serializes every mass move instead of failing half-way on lock upgrade.
+    # Connections are kept between requests as on PostgreSQL: a new one re-reads the schema
+    # and sets the pragmas, which cost a public read as much again as its queries.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "timeout": 20,
