@@ -1,7 +1,9 @@
 import pytest
+from django.utils import translation
 
-from moonvault.catalog.models import Pool
+from moonvault.catalog.models import Form, Pool
 from moonvault.catalog.services import samples_receive
+from moonvault.web.templatetags.moonvault import display
 from tests.conftest import GRAM
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +117,21 @@ def test_an_htmx_request_with_a_bad_filter_updates_every_error_slot_out_of_band(
 
 def test_the_full_page_has_no_out_of_band_fragments(client, shelf):
     assert "hx-swap-oob" not in client.get("/samples/").text
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_catalog_rows_name_form_pool_and_state_as_the_models_do(shelf, language):
+    sample = shelf[1]
+    with translation.override(language):
+        for name in ("form", "pool", "state"):
+            assert display(sample, name) == getattr(sample, f"get_{name}_display")()
+        sample.state = "not-a-state"
+        assert display(sample, "state") == "not-a-state"
+
+
+def test_the_catalog_rows_are_in_the_readers_language(client, shelf):
+    page = client.get("/zh-hans/samples/", {"mission": "A17"}).text
+    with translation.override("zh-hans"):
+        labels = [str(Form.ROCK_FRAGMENT.label), str(Pool.PERMANENT.label)]
+    assert all(f"<td>{label}</td>" in page for label in labels)
+    assert "<td>Rock fragment</td>" not in page

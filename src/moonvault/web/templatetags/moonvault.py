@@ -1,7 +1,10 @@
+from functools import cache
+
 from django import template
 from django.conf import settings
 from django.urls import translate_url
 from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from moonvault.core.units import format_mass
 
@@ -14,6 +17,23 @@ def mass(micrograms: int | None) -> str:
     if micrograms is None:
         return "—"
     return format_html('<span title="{} µg">{}</span>', f"{micrograms:,}", format_mass(micrograms))
+
+
+@register.filter
+def display(obj, name: str) -> str:
+    """`obj.get_<name>_display()` for rows of a long list.
+
+    Django's own rebuilds the field's whole list of choices, translating every label, on each
+    call: three columns of 50 catalog rows cost the page about 1,200 translations.
+    """
+    value = getattr(obj, name)
+    return _choice_labels(type(obj), name, get_language()).get(value, value)
+
+
+@cache
+def _choice_labels(model, name: str, language: str | None) -> dict:
+    # The labels in `language`, which is the active one whenever this is called.
+    return {value: str(label) for value, label in model._meta.get_field(name).flatchoices}
 
 
 @register.simple_tag(takes_context=True)
