@@ -190,3 +190,12 @@ def test_genealogy_lists_ancestors_root_first_children_and_all_descendants(clien
     assert root["ancestors"] == []
     assert root["descendant_count"] == 3
     assert [c["mass_ug"] for c in root["children"]] == [499 * MG, 300 * MG]
+
+
+def test_facet_labels_follow_the_readers_language(client, inventory):
+    def mission_labels(**headers):
+        facets = client.get("/api/v1/samples", headers=headers).json()["facets"]
+        return {o["value"]: o["label"] for o in facets["mission"]}
+
+    assert mission_labels() == {"CE5": "Chang'e-5", "A17": "Apollo 17"}
+    assert mission_labels(accept_language="zh-hans") == {"CE5": "嫦娥五号", "A17": "Apollo 17"}

@@ -265,12 +265,14 @@ def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
     filters (the four facet filters left to Python) counts them, up to COUNT_LIMIT.
     """
     filters.validate()
-    missions = list(Mission.objects.order_by("landed_on", "code"))
+    missions = list(
+        Mission.objects.order_by("landed_on", "code").values_list("id", "code", "name", "name_zh")
+    )
     selected = {
         name: getattr(filters, name) for name in ("form", "pool", "state") if getattr(filters, name)
     }
     if filters.mission:
-        ids = [m.id for m in missions if m.code == filters.mission]
+        ids = [id_ for id_, code, *_names in missions if code == filters.mission]
         selected["mission"] = ids[0] if ids else None
     rows, source = _facet_rows(filters)
     if rows is None:
@@ -281,7 +283,7 @@ def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
         found = facet_counts(rows, selected=selected)
         total, counts, exact = found.total, found.by_dimension, True
     choices = {
-        "mission": [(m.id, m.code, _mission_label(m)) for m in missions],
+        "mission": [(id_, code, _mission_label(*names)) for id_, code, *names in missions],
         "form": [(v, v, label) for v, label in Form.choices],
         "pool": [(v, v, label) for v, label in Pool.choices],
         "state": [(v, v, label) for v, label in State.choices],
@@ -347,10 +349,10 @@ def _only_table_filters(filters: SampleFilters) -> bool:
     return not (filters.q.strip() or filters.text.strip() or filters.has_publications)
 
 
-def _mission_label(mission: Mission) -> str:
-    if mission.name_zh and (get_language() or "").startswith("zh"):
-        return mission.name_zh
-    return mission.name
+def _mission_label(name: str, name_zh: str) -> str:
+    if name_zh and (get_language() or "").startswith("zh"):
+        return name_zh
+    return name
 
 
 @dataclass(frozen=True)
