@@ -117,6 +117,24 @@ def sample_search(*, filters: SampleFilters, sort: str = "identifier") -> QueryS
     )
 
 
+# SampleOut's fields and the columns they are read from; `mass` is formatted from `mass_ug`.
+_SEARCH_ROW = {
+    "identifier": "identifier",
+    "igsn": "igsn",
+    "mission": "mission_id",
+    "parent": "parent__identifier",
+    "depth": "depth",
+    "form": "form",
+    "pool": "pool",
+    "state": "state",
+    "location": "location__code",
+    "pristine": "pristine",
+    "mass_ug": "mass_ug",
+    "classification": "classification",
+    "subtype": "subtype",
+}
+
+
 def sample_search_rows(
     *, filters: SampleFilters, sort: str = "identifier", offset: int, limit: int
 ) -> list[dict]:
@@ -129,55 +147,13 @@ def sample_search_rows(
     rows = (
         sample_search(filters=filters, sort=sort)
         .prefetch_related(None)
-        .values_list(
-            "identifier",
-            "igsn",
-            "mission_id",
-            "parent__identifier",
-            "depth",
-            "form",
-            "pool",
-            "state",
-            "location__code",
-            "pristine",
-            "mass_ug",
-            "classification",
-            "subtype",
-        )[offset : offset + limit]
+        .values_list(*_SEARCH_ROW.values())[offset : offset + limit]
     )
-    return [
-        {
-            "identifier": identifier,
-            "igsn": igsn,
-            "mission": codes[mission_id],
-            "parent": parent,
-            "depth": depth,
-            "form": form,
-            "pool": pool,
-            "state": state,
-            "location": location,
-            "pristine": pristine,
-            "mass_ug": mass_ug,
-            "mass": format_mass(mass_ug),
-            "classification": classification,
-            "subtype": subtype,
-        }
-        for (
-            identifier,
-            igsn,
-            mission_id,
-            parent,
-            depth,
-            form,
-            pool,
-            state,
-            location,
-            pristine,
-            mass_ug,
-            classification,
-            subtype,
-        ) in rows
-    ]
+    items = [dict(zip(_SEARCH_ROW, row, strict=True)) for row in rows]
+    for item in items:
+        item["mission"] = codes[item["mission"]]
+        item["mass"] = format_mass(item["mass_ug"])
+    return items
 
 
 # SQLite keeps no statistics on value ranges. Given a mass range it reads every sample in the

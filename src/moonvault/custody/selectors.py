@@ -18,52 +18,29 @@ def sample_timeline(*, sample: Sample) -> QuerySet[CustodyEvent]:
     )
 
 
-_TIMELINE_ROW = (
-    "seq",
-    "kind",
-    "recorded_at",
-    "mass_delta_ug",
-    "loss_ug",
-    "state_after",
-    "location_after__code",
-    "reason",
-    "data",
-    "prev_hash",
-    "hash",
-)
+# EventOut's fields and the columns they are read from; `data` is parsed from its JSON text.
+_TIMELINE_ROW = {
+    "seq": "seq",
+    "kind": "kind",
+    "recorded_at": "recorded_at",
+    "mass_delta_ug": "mass_delta_ug",
+    "loss_ug": "loss_ug",
+    "state_after": "state_after",
+    "location": "location_after__code",
+    "reason": "reason",
+    "data": "data",
+    "prev_hash": "prev_hash",
+    "hash": "hash",
+}
 
 
 def sample_timeline_rows(*, sample: Sample) -> list[dict]:
     """The timeline as the API lists it (EventOut's fields), read as plain rows."""
-    rows = CustodyEvent.objects.filter(sample=sample).order_by("seq").values_list(*_TIMELINE_ROW)
-    return [
-        {
-            "seq": seq,
-            "kind": kind,
-            "recorded_at": recorded_at,
-            "mass_delta_ug": mass_delta_ug,
-            "loss_ug": loss_ug,
-            "state_after": state_after,
-            "location": location,
-            "reason": reason,
-            "data": json.loads(data),
-            "prev_hash": prev_hash,
-            "hash": hash_,
-        }
-        for (
-            seq,
-            kind,
-            recorded_at,
-            mass_delta_ug,
-            loss_ug,
-            state_after,
-            location,
-            reason,
-            data,
-            prev_hash,
-            hash_,
-        ) in rows
-    ]
+    rows = sample_timeline(sample=sample).values_list(*_TIMELINE_ROW.values())
+    events = [dict(zip(_TIMELINE_ROW, row, strict=True)) for row in rows]
+    for event in events:
+        event["data"] = json.loads(event["data"])
+    return events
 
 
 def ledger_head() -> LedgerHead:
