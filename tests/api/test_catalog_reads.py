@@ -199,3 +199,9 @@ def test_facet_labels_follow_the_readers_language(client, inventory):
 
     assert mission_labels() == {"CE5": "Chang'e-5", "A17": "Apollo 17"}
     assert mission_labels(accept_language="zh-hans") == {"CE5": "嫦娥五号", "A17": "Apollo 17"}
+
+
+def test_a_search_reads_the_missions_once(client, inventory, django_assert_num_queries):
+    # The missions (facet labels and the listed samples' codes), the facet table, the page.
+    with django_assert_num_queries(3):
+        assert client.get("/api/v1/samples").status_code == 200

@@ -102,7 +102,11 @@ def sample_list(request, query: Query[SampleQuery]):
     )
     counts = selectors.sample_search_counts(filters=filters)
     items = selectors.sample_search_rows(
-        filters=filters, sort=query.sort, offset=query.offset, limit=query.limit
+        filters=filters,
+        sort=query.sort,
+        offset=query.offset,
+        limit=query.limit,
+        mission_codes=counts.mission_codes,
     )
     facets = {
         name: [

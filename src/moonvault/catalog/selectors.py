@@ -136,14 +136,19 @@ _SEARCH_ROW = {
 
 
 def sample_search_rows(
-    *, filters: SampleFilters, sort: str = "identifier", offset: int, limit: int
+    *,
+    filters: SampleFilters,
+    sort: str = "identifier",
+    offset: int,
+    limit: int,
+    mission_codes: dict[int, str],
 ) -> list[dict]:
     """A page of the search as the API lists it (SampleOut's fields), read as plain rows.
 
     Building a model instance per sample, its parent and its location, and then reading them
-    back through the schema's resolvers cost several times the query itself.
+    back through the schema's resolvers cost several times the query itself. `mission_codes`
+    are those of the search's counts (`SampleCounts.mission_codes`).
     """
-    codes = dict(Mission.objects.values_list("id", "code"))
     rows = (
         sample_search(filters=filters, sort=sort)
         .prefetch_related(None)
@@ -151,7 +156,7 @@ def sample_search_rows(
     )
     items = [dict(zip(_SEARCH_ROW, row, strict=True)) for row in rows]
     for item in items:
-        item["mission"] = codes[item["mission"]]
+        item["mission"] = mission_codes[item["mission"]]
         item["mass"] = format_mass(item["mass_ug"])
     return items
 
@@ -229,6 +234,8 @@ class SampleCounts:
     # "table" when the pre-counted facet table answered, "query" when the samples were counted,
     # "table+query" when a mass range's edge buckets were counted from the samples.
     source: str
+    # Every mission's code by id, as read for the facet: the page of samples names them too.
+    mission_codes: dict[int, str]
 
 
 def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
@@ -277,7 +284,11 @@ def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
         for name in DIMENSIONS
     }
     return SampleCounts(
-        total=total if exact else COUNT_LIMIT, exact=exact, facets=facets, source=source
+        total=total if exact else COUNT_LIMIT,
+        exact=exact,
+        facets=facets,
+        source=source,
+        mission_codes={id_: code for id_, code, *_names in missions},
     )
 
 
