@@ -176,19 +176,28 @@ class _Existing:
     parent_id: int | None
 
 
-def _samples_where_in(columns: str, column: str, values: list[str]) -> list[tuple]:
+def _samples_where_in(
+    columns: str, column: str, values: list[str], *, indexed_where: str = ""
+) -> list[tuple]:
     """Sample columns for any number of values in one query, whatever the bound-parameter limit:
-    the values go as one array on PostgreSQL and as one JSON array on SQLite."""
+    the values go as one array on PostgreSQL and as one JSON array on SQLite.
+
+    `indexed_where` is the condition of a partial index on `column`, written as the index has it:
+    neither planner sees that a long list of values implies it, so without it they scan the
+    table."""
     if not values:
         return []
     table = Sample._meta.db_table
+    also = f" AND {indexed_where}" if indexed_where else ""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT {columns} FROM {table} WHERE {column} = ANY(%s)", [values])
+            cursor.execute(
+                f"SELECT {columns} FROM {table} WHERE {column} = ANY(%s){also}", [values]
+            )
         else:
             cursor.execute(
                 f"SELECT {columns} FROM {table} "
-                f"WHERE {column} IN (SELECT value FROM json_each(%s))",
+                f"WHERE {column} IN (SELECT value FROM json_each(%s)){also}",
                 [json.dumps(values)],
             )
         return cursor.fetchall()
@@ -204,7 +213,10 @@ def _existing(identifiers: list[str]) -> dict[str, _Existing]:
 
 
 def _igsns_taken(igsns: list[str]) -> set[str]:
-    return {igsn for (igsn,) in _samples_where_in("igsn", "igsn", igsns)}
+    return {
+        igsn
+        for (igsn,) in _samples_where_in("igsn", "igsn", igsns, indexed_where="NOT (igsn = '')")
+    }
 
 
 def _counters_bump(new_rows: list[tuple[RootRow, Mission]]) -> None:
