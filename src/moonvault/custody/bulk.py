@@ -2,8 +2,8 @@
 
 The chain is computed here exactly as `events_record` computes it, event by event; only the
 writing differs (COPY on PostgreSQL, executemany on SQLite), so that a million samples load in
-minutes. A flush's writing runs in a thread while the caller builds the next rows, so that the
-database stores one batch while Python makes the next. Each `commit()` closes one
+minutes. On PostgreSQL a flush's COPY runs in a thread while the caller builds the next rows, so
+that the server stores one batch while Python makes the next. Each `commit()` closes one
 transaction with the ledger head moved to the last event, so an interrupted load leaves a
 consistent ledger behind.
 
@@ -121,15 +121,6 @@ def _copy_rows(raw, table: str, columns: tuple[str, ...], rows: list[tuple], typ
                 copy.write_row(row)
 
 
-def _insert_rows(raw, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """SQLite's executemany on the driver's own connection: Django's cursor would check each row
-    for its parameter style."""
-    if not rows:
-        return
-    marks = ", ".join("?" for _ in columns)
-    raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-
-
 class BulkLedger:
     """Buffered writer of samples and events; use inside no transaction, call commit() often."""
 
@@ -148,8 +139,8 @@ class BulkLedger:
         self.samples: list[tuple] = []
         self.events: list[tuple] = []
         self.atomic = None
-        self._writing: threading.Thread | None = None
-        self._write_error: BaseException | None = None
+        self._copying: threading.Thread | None = None
+        self._copy_error: BaseException | None = None
         self.total_samples = 0
         self.total_events = 0
         self.operation_prefix = uuid.uuid4().hex[:16]
@@ -255,76 +246,68 @@ class BulkLedger:
         self.prev = digest
 
     def flush(self) -> None:
-        """Write buffered rows inside the current transaction; the writing goes on in a thread
-        after this returns (`_write_behind`)."""
-        self._written()
+        """Write buffered rows inside the current transaction; on PostgreSQL the writing goes on
+        in a thread after this returns (`_copy_behind`)."""
+        self._copied()
         if self.defer_indexes:
             self._maybe_defer(Sample._meta.db_table, len(self.samples))
             self._maybe_defer(CustodyEvent._meta.db_table, len(self.events))
-        if facets.INSERT_TRIGGER in self.suspended:
-            facets.sample_facets_add(tuple(row[i] for i in _FACET_KEY) for row in self.samples)
-        if text_index.INSERT_TRIGGER in self.suspended and not self._text_rebuild:
-            text_index.sample_text_add([tuple(row[i] for i in _TEXT_KEY) for row in self.samples])
-        self._write_behind(
-            (Sample._meta.db_table, SAMPLE_COLUMNS, self.samples),
-            (CustodyEvent._meta.db_table, EVENT_COLUMNS, self.events),
-        )
+        if self.vendor == "postgresql":
+            self._copy_behind(
+                (Sample._meta.db_table, SAMPLE_COLUMNS, self.samples),
+                (CustodyEvent._meta.db_table, EVENT_COLUMNS, self.events),
+            )
+        else:
+            self._insert(Sample._meta.db_table, SAMPLE_COLUMNS, self.samples)
+            if facets.INSERT_TRIGGER in self.suspended:
+                facets.sample_facets_add(tuple(row[i] for i in _FACET_KEY) for row in self.samples)
+            if text_index.INSERT_TRIGGER in self.suspended and not self._text_rebuild:
+                text_index.sample_text_add(
+                    [tuple(row[i] for i in _TEXT_KEY) for row in self.samples]
+                )
+            self._insert(CustodyEvent._meta.db_table, EVENT_COLUMNS, self.events)
         self.added[Sample._meta.db_table] += len(self.samples)
         self.added[CustodyEvent._meta.db_table] += len(self.events)
         self.total_samples += len(self.samples)
         self.total_events += len(self.events)
-        # New lists: a thread may still be writing the old ones.
+        # New lists: a thread may still be copying the old ones.
         self.samples, self.events = [], []
 
-    def _write_behind(self, *batches: tuple[str, tuple[str, ...], list[tuple]]) -> None:
-        """Write `batches` in a thread, while the caller builds the next rows: the database
-        stores one batch as Python makes the next, instead of each waiting for the other (both
-        drivers let other threads run while the database works).
-
-        The thread uses the same connection, so the same transaction. On PostgreSQL psycopg
-        holds the connection for the COPY, so any other use of it waits for the COPY to end;
-        SQLite serializes the calls of threads sharing a connection, and a caller's reads
-        between flushes look only for rows that were there before the load. `_written` waits
-        before this writer uses the database again."""
+    def _copy_behind(self, *batches: tuple[str, tuple[str, ...], list[tuple]]) -> None:
+        """Binary COPY of `batches` in a thread, while the caller builds the next rows: the
+        server stores one batch as Python makes the next, instead of each waiting for the other.
+        The thread uses the same connection, so the same transaction; psycopg holds the
+        connection for the COPY, so any other use of it waits for the COPY to end, and
+        `_copied` waits before this writer uses the database again."""
         if not any(rows for _table, _columns, rows in batches):
             return
         raw = connection.connection  # a thread's Django connection would be another one
-        if self.vendor == "postgresql":
-            typed = [
-                (table, columns, rows, _column_types(table, columns))
-                for table, columns, rows in batches
-            ]
+        typed = [
+            (table, columns, rows, _column_types(table, columns))
+            for table, columns, rows in batches
+        ]
 
-            def write() -> None:
+        def copy() -> None:
+            try:
                 for table, columns, rows, types in typed:
                     _copy_rows(raw, table, columns, rows, types)
-
-        else:
-
-            def write() -> None:
-                for table, columns, rows in batches:
-                    _insert_rows(raw, table, columns, rows)
-
-        def run() -> None:
-            try:
-                write()
             except BaseException as exc:  # raised again in the writer's thread
-                self._write_error = exc
+                self._copy_error = exc
 
-        self._writing = threading.Thread(target=run, name="bulk-write", daemon=True)
-        self._writing.start()
+        self._copying = threading.Thread(target=copy, name="bulk-copy", daemon=True)
+        self._copying.start()
 
-    def _written(self) -> None:
-        """Wait for the writing thread; its error, if any, is raised here."""
-        if (error := self._write_join()) is not None:
+    def _copied(self) -> None:
+        """Wait for the COPY thread; its error, if any, is raised here."""
+        if (error := self._copy_join()) is not None:
             raise error
 
-    def _write_join(self) -> BaseException | None:
-        """Wait for the writing thread, if one runs; the error it ended with."""
-        if self._writing is None:
+    def _copy_join(self) -> BaseException | None:
+        """Wait for the COPY thread, if one runs; the error it ended with."""
+        if self._copying is None:
             return None
-        self._writing.join()
-        error, self._writing, self._write_error = self._write_error, None, None
+        self._copying.join()
+        error, self._copying, self._copy_error = self._copy_error, None, None
         return error
 
     def commit(self) -> None:
@@ -339,7 +322,7 @@ class BulkLedger:
 
     def abort(self) -> None:
         """Roll back everything since the last commit(), dropped indexes and trigger included."""
-        error = self._write_join()
+        error = self._copy_join()
         if self.atomic is not None:
             transaction.set_rollback(True)
             self.atomic.__exit__(None, None, None)
@@ -369,7 +352,7 @@ class BulkLedger:
 
     def _finish(self) -> None:
         self.flush()
-        self._written()
+        self._copied()
         LedgerHead.objects.filter(pk=1).update(seq=self.seq, hash=self.prev)
         self._indexes_rebuild()
         for sql in self.suspended.values():
@@ -470,5 +453,10 @@ class BulkLedger:
 
     @staticmethod
     def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        marks = ", ".join("?" for _ in columns)
         connection.ensure_connection()
-        _insert_rows(connection.connection, table, columns, rows)
+        connection.connection.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+        )
