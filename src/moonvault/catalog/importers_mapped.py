@@ -213,6 +213,7 @@ def _existing(identifiers: list[str]) -> dict[str, _Existing]:
 
 
 def _igsns_taken(igsns: list[str]) -> set[str]:
+    # The condition of the constraint sample_igsn_unique (catalog.models.Sample).
     return {
         igsn
         for (igsn,) in _samples_where_in("igsn", "igsn", igsns, indexed_where="NOT (igsn = '')")
