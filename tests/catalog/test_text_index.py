@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Q
 
-from moonvault.catalog import text_index
+from moonvault.catalog import selectors, text_index
 from moonvault.catalog.generator import CLASSIFICATIONS, generate
 from moonvault.catalog.models import Sample
 from moonvault.catalog.selectors import SampleFilters, sample_search, sample_search_counts
@@ -157,6 +157,19 @@ def test_text_combines_with_the_other_filters(described, mission_a17, receive, m
     assert (by_mission["CE5"], by_mission["A17"]) == (1, 1)
     with_prefix = sample_search_counts(filters=SampleFilters(text="glass", q="CE5-TXT"))
     assert with_prefix.total == 1
+
+
+def test_a_mission_that_does_not_exist_matches_nothing_without_counting(described, monkeypatch):
+    # More text matches than the count limit: the total would be counted with the facet filters.
+    monkeypatch.setattr(selectors, "COUNT_LIMIT", 1)
+
+    def count_up_to_limit(samples):
+        raise AssertionError("an unknown mission was counted sample by sample")
+
+    monkeypatch.setattr(selectors, "_count_up_to_limit", count_up_to_limit)
+    counts = sample_search_counts(filters=SampleFilters(text="basalt", mission="NOPE"))
+    assert (counts.total, counts.exact, counts.source) == (0, True, "query")
+    assert sample_search(filters=SampleFilters(text="basalt", mission="NOPE")).count() == 0
 
 
 def test_bulk_generated_samples_are_indexed_and_the_trigger_is_back(db, receive, mission_ce5):

@@ -259,8 +259,14 @@ def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
         selected["mission"] = ids[0] if ids else None
     rows, source = _facet_rows(filters)
     if rows is None:
-        # Without a facet filter the samples just counted past the limit are the matches.
-        total = _count_up_to_limit(_filtered(filters, counting=True)) if selected else None
+        # Without a facet filter the samples just counted past the limit are the matches. A
+        # mission code that names no mission matches nothing: counting would read every sample.
+        if not selected:
+            total = None
+        elif "mission" in selected and selected["mission"] is None:
+            total = 0
+        else:
+            total = _count_up_to_limit(_filtered(filters, counting=True))
         counts, exact = None, total is not None and total <= COUNT_LIMIT
     else:
         found = facet_counts(rows, selected=selected)
