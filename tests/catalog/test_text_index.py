@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 
 from moonvault.catalog import selectors, text_index
 from moonvault.catalog.generator import CLASSIFICATIONS, generate
@@ -159,17 +160,32 @@ def test_text_combines_with_the_other_filters(described, mission_a17, receive, m
     assert with_prefix.total == 1
 
 
+def counts_and_queries(filters: SampleFilters) -> tuple:
+    with CaptureQueriesContext(connection) as queries:
+        counts = sample_search_counts(filters=filters)
+    return counts, [query["sql"] for query in queries.captured_queries]
+
+
 def test_a_mission_that_does_not_exist_matches_nothing_without_counting(described, monkeypatch):
-    # More text matches than the count limit: the total would be counted with the facet filters.
+    # More text matches than the limit, so that the total would be counted with the mission.
     monkeypatch.setattr(selectors, "COUNT_LIMIT", 1)
-
-    def count_up_to_limit(samples):
-        raise AssertionError("an unknown mission was counted sample by sample")
-
-    monkeypatch.setattr(selectors, "_count_up_to_limit", count_up_to_limit)
-    counts = sample_search_counts(filters=SampleFilters(text="basalt", mission="NOPE"))
+    counts, queries = counts_and_queries(SampleFilters(text="basalt", mission="NOPE"))
     assert (counts.total, counts.exact, counts.source) == (0, True, "query")
+    assert not [sql for sql in queries if "NOPE" in sql]
     assert sample_search(filters=SampleFilters(text="basalt", mission="NOPE")).count() == 0
+
+
+def test_past_the_limit_with_every_filter_the_matches_are_not_grouped(described, monkeypatch):
+    monkeypatch.setattr(selectors, "COUNT_LIMIT", 1)
+    counts, queries = counts_and_queries(SampleFilters(text="basalt", mission="CE5"))
+    assert (counts.total, counts.exact) == (1, False)
+    assert {option.count for options in counts.facets.values() for option in options} == {None}
+    assert not [sql for sql in queries if "GROUP BY" in sql]
+    # Within the limit with every filter, the facets are grouped and counted as before.
+    monkeypatch.setattr(selectors, "COUNT_LIMIT", 2)
+    counts, queries = counts_and_queries(SampleFilters(text="basalt", mission="CE5"))
+    assert (counts.total, counts.exact) == (2, True)
+    assert {o.value: o.count for o in counts.facets["mission"]}["CE5"] == 2
 
 
 def test_bulk_generated_samples_are_indexed_and_the_trigger_is_back(db, receive, mission_ce5):

@@ -257,16 +257,19 @@ def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
     if filters.mission:
         ids = [id_ for id_, code, *_names in missions if code == filters.mission]
         selected["mission"] = ids[0] if ids else None
-    rows, source = _facet_rows(filters)
+    total = None
+    if selected and not _only_table_filters(filters):
+        # Counted with every filter first: past the limit, the matches of the filters without
+        # the facets are past it too, and grouping them is spared.
+        total = _total_up_to_limit(filters, selected)
+    if total is not None and total > COUNT_LIMIT:
+        rows, source = None, "query"
+    else:
+        rows, source = _facet_rows(filters)
     if rows is None:
-        # Without a facet filter the samples just counted past the limit are the matches. A
-        # mission code that names no mission matches nothing: counting would read every sample.
-        if not selected:
-            total = None
-        elif "mission" in selected and selected["mission"] is None:
-            total = 0
-        else:
-            total = _count_up_to_limit(_filtered(filters, counting=True))
+        # Without a facet filter the samples just counted past the limit are the matches.
+        if total is None and selected:
+            total = _total_up_to_limit(filters, selected)
         counts, exact = None, total is not None and total <= COUNT_LIMIT
     else:
         found = facet_counts(rows, selected=selected)
@@ -334,8 +337,12 @@ def _grouped_up_to_limit(samples: QuerySet[Sample]) -> list[tuple] | None:
     return rows if sum(row[4] for row in rows) <= COUNT_LIMIT else None
 
 
-def _count_up_to_limit(samples: QuerySet[Sample]) -> int:
-    return samples.order_by()[: COUNT_LIMIT + 1].count()
+def _total_up_to_limit(filters: SampleFilters, selected: dict[str, object]) -> int:
+    """The samples matching every filter, counted up to COUNT_LIMIT + 1."""
+    if "mission" in selected and selected["mission"] is None:
+        # A mission code that names no mission matches nothing: counting would read every sample.
+        return 0
+    return _filtered(filters, counting=True).order_by()[: COUNT_LIMIT + 1].count()
 
 
 def _only_table_filters(filters: SampleFilters) -> bool:
