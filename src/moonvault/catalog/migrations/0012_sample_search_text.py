@@ -4,8 +4,8 @@ Text search compared UPPER(classification), UPPER(subtype) and UPPER(description
 row by row. Counting up to 5,000 samples that contain a common word reads some 35,000 rows, and
 upper-casing their text took most of the time (50 ms at 1,000,000 samples; 18 ms for the same
 LIKE on text already upper-cased). The database now keeps the upper-cased fields in a generated
-column, joined by a character no field holds (catalog/text_index.py), and one trigram index on it
-replaces the three of migration 0004. SQLite keeps its FTS5 table (migration 0011).
+column, joined by the control character U+001F (catalog/text_index.py), and one trigram index on
+it replaces the three of migration 0004. SQLite keeps its FTS5 table (migration 0011).
 """
 
 from django.db import migrations
