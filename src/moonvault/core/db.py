@@ -42,3 +42,13 @@ def sqlite_trigger_suspend(name: str) -> str | None:
 def sqlite_trigger_restore(sql: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql)
+
+
+def sql_by_vendor(statements_by_vendor: dict[str, list[str]]):
+    """A RunPython function that executes the statements given for the database's vendor."""
+
+    def run(apps, schema_editor):
+        for statement in statements_by_vendor.get(schema_editor.connection.vendor, []):
+            schema_editor.execute(statement)
+
+    return run

@@ -10,6 +10,8 @@ rows. Facet rows whose count falls to zero are deleted, so the table always equa
 
 from django.db import migrations
 
+from moonvault.core.db import sql_by_vendor
+
 FACET = "catalog_samplefacet"
 KEY = "mission_id, form, pool, state"
 UPSERT = (
@@ -120,14 +122,6 @@ POSTGRESQL_REVERSE = [
 ]
 
 
-def _run(statements_by_vendor):
-    def run(apps, schema_editor):
-        for statement in statements_by_vendor.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(statement)
-
-    return run
-
-
 def fill(apps, schema_editor):
     schema_editor.execute(f"DELETE FROM {FACET}")
     schema_editor.execute(FILL)
@@ -138,8 +132,8 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            _run({"sqlite": SQLITE, "postgresql": POSTGRESQL}),
-            _run({"sqlite": SQLITE_REVERSE, "postgresql": POSTGRESQL_REVERSE}),
+            sql_by_vendor({"sqlite": SQLITE, "postgresql": POSTGRESQL}),
+            sql_by_vendor({"sqlite": SQLITE_REVERSE, "postgresql": POSTGRESQL_REVERSE}),
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),
     ]

@@ -9,6 +9,8 @@ bulk loads included; an update that leaves the three fields alone does not touch
 
 from django.db import migrations
 
+from moonvault.core.db import sql_by_vendor
+
 TEXT = "catalog_sample_text"
 COLUMNS = "classification, subtype, description"
 
@@ -45,16 +47,7 @@ REVERSE = [
 ]
 
 
-def _sqlite(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "sqlite":
-            for statement in statements:
-                schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("catalog", "0010_sample_facet_totals")]
 
-    operations = [migrations.RunPython(_sqlite(FORWARD), _sqlite(REVERSE))]
+    operations = [migrations.RunPython(sql_by_vendor({"sqlite": FORWARD}), sql_by_vendor({"sqlite": REVERSE}))]

@@ -10,6 +10,8 @@ it replaces the three of migration 0004. SQLite keeps its FTS5 table (migration 
 
 from django.db import migrations
 
+from moonvault.core.db import sql_by_vendor
+
 FORWARD = [
     r"""ALTER TABLE catalog_sample ADD COLUMN search_text text GENERATED ALWAYS AS (
        UPPER(classification::text || E'\x1f' || subtype::text || E'\x1f' || description)
@@ -33,16 +35,9 @@ REVERSE = [
 ]
 
 
-def _postgresql(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("catalog", "0011_sample_text_index")]
 
-    operations = [migrations.RunPython(_postgresql(FORWARD), _postgresql(REVERSE))]
+    operations = [migrations.RunPython(
+            sql_by_vendor({"postgresql": FORWARD}), sql_by_vendor({"postgresql": REVERSE})
+        )]
