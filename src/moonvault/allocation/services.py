@@ -24,6 +24,7 @@ from moonvault.calls.models import (
     DECIDED_STATUSES,
     Call,
     CallStatus,
+    Proposal,
     ProposalStatus,
     RequestedItem,
 )
@@ -34,6 +35,7 @@ from moonvault.catalog.transitions import samples_transition
 from moonvault.core.errors import Conflict, DomainError, NotFound
 from moonvault.core.units import check_mass
 from moonvault.review.models import RankEntry
+from moonvault.review.services import refuse_own_proposal
 
 DEFAULT_HANDLING_LOSS_UG = 50
 DEFAULT_MIN_SPLIT_UG = 1_000
@@ -151,6 +153,7 @@ def _call_for_allocation(actor, call_id: int) -> Call:
         raise NotFound(_("call %(call_id)s does not exist") % {"call_id": call_id}, field="call")
     if call.status != CallStatus.RANKING:
         raise Conflict(_("plans are made while the call is in ranking"), field="status")
+    refuse_own_proposal(actor, Proposal.objects.filter(rank__call=call))
     return call
 
 

@@ -36,7 +36,7 @@ from moonvault.core.notify import notify
 from moonvault.core.units import check_count, check_mass
 from moonvault.core.uploads import pdf_check
 from moonvault.review.selectors import reviews_missing
-from moonvault.review.services import ranking_compute
+from moonvault.review.services import ranking_compute, refuse_own_proposal
 
 # status → the statuses a call may move to next, with the action's name.
 CALL_FLOW = {
@@ -670,6 +670,7 @@ def _proposal_for_committee(actor, proposal_id: int) -> Proposal:
             _("proposal %(proposal_id)s does not exist") % {"proposal_id": proposal_id},
             field="proposal",
         )
+    refuse_own_proposal(actor, Proposal.objects.filter(pk=proposal.pk))
     return proposal
 
 

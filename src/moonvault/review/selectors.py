@@ -47,6 +47,15 @@ def _team_of(proposal: Proposal) -> list[dict]:
     return members
 
 
+def with_member(user) -> Q:
+    """Proposals whose PI or co-investigator is `user`, by account or by e-mail, since a
+    co-investigator may be listed by e-mail before or without an account."""
+    found = Q(pi=user) | Q(team__user=user)
+    if user.email:
+        found |= Q(pi__email__iexact=user.email) | Q(team__email__iexact=user.email)
+    return found
+
+
 def automatic_conflicts(*, reviewer, proposal: Proposal, today: date | None = None) -> list[str]:
     """The reasons, if any, why `reviewer` must not review `proposal`."""
     call = proposal.call

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Role
@@ -18,6 +19,7 @@ from moonvault.review.selectors import (
     is_conflicted,
     panel_proposal,
     ranking_figures,
+    with_member,
 )
 
 
@@ -55,6 +57,20 @@ def conflict_declare(
     return declaration
 
 
+def refuse_own_proposal(actor, proposals: QuerySet[Proposal]) -> None:
+    """A committee member on a proposal's team takes no part in deciding its fate."""
+    proposal = proposals.filter(with_member(actor)).order_by("pk").first()
+    if proposal is not None:
+        raise Conflict(
+            _(
+                "you are on the team of proposal %(proposal_id)s: another committee member "
+                "must act on it"
+            )
+            % {"proposal_id": proposal.pk},
+            field="proposal",
+        )
+
+
 def _call_for_chair(actor, call_id: int) -> Call:
     require_role(actor, Role.COMMITTEE)
     call = Call.objects.select_for_update().filter(pk=call_id).first()
@@ -76,6 +92,7 @@ def assignment_add(*, actor, proposal_id: int, reviewer_id: int) -> Assignment:
             field="proposal",
         )
     call = _call_for_chair(actor, proposal.call_id)
+    refuse_own_proposal(actor, Proposal.objects.filter(pk=proposal.pk))
     if proposal.status != ProposalStatus.UNDER_REVIEW:
         raise Conflict(_("only eligible proposals under review get reviewers"), field="proposal")
     reviewer = call.panel.filter(pk=reviewer_id).first()
@@ -117,6 +134,7 @@ def assignment_remove(*, actor, assignment_id: int) -> None:
             field="assignment",
         )
     _call_for_chair(actor, assignment.proposal.call_id)
+    refuse_own_proposal(actor, Proposal.objects.filter(pk=assignment.proposal_id))
     if hasattr(assignment, "review"):
         raise Conflict(_("the review is already submitted"), field="assignment")
     assignment.delete()
@@ -210,6 +228,7 @@ def ranking_set(
     if call.status != CallStatus.RANKING:
         raise Conflict(_("the call is not in ranking"), field="status")
     entries = {e.proposal_id: e for e in RankEntry.objects.filter(call=call)}
+    refuse_own_proposal(actor, Proposal.objects.filter(pk__in=entries))
     if sorted(order) != sorted(entries) or len(set(order)) != len(order):
         raise DomainError(_("list every ranked proposal exactly once"), field="order")
     for rank, proposal_id in enumerate(order, start=1):
