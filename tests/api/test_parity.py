@@ -71,6 +71,9 @@ INTERNAL = {
     "moonvault.loans.services.obligations.obligations_check": (
         "the daily `check-obligations` command; no person runs it from a page"
     ),
+    "moonvault.review.services.refuse_own_proposal": (
+        "the conflict check of the committee's services, inside each of them"
+    ),
     "moonvault.review.services.ranking_compute": (
         "run by call_transition when a call enters ranking"
     ),

@@ -5,6 +5,8 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from moonvault.catalog.models import (
     Form,
@@ -360,10 +362,30 @@ def test_split_rejects_a_given_identifier_already_in_use(parent):
         split_ids(parent, identifier=f"{CE5_ID}-1")
 
 
-def test_split_rejects_a_given_identifier_that_the_convention_gives_an_earlier_child(parent):
-    children = [ChildSpec(1_000), ChildSpec(1_000, identifier=f"{CE5_ID}-1")]
-    with refused(Conflict, field="children[1].identifier", message="already in use"):
-        sample_split(actor=None, sample_id=parent.id, children=children)
+def test_numbering_skips_an_identifier_given_later_in_the_same_split(parent):
+    children = [ChildSpec(1_000), ChildSpec(1_000, identifier=f"{CE5_ID}-1"), ChildSpec(1_000)]
+    made = sample_split(actor=None, sample_id=parent.id, children=children)
+    assert [c.identifier for c in made] == [f"{CE5_ID}-2", f"{CE5_ID}-1", f"{CE5_ID}-3"]
+    assert split_ids(parent) == [f"{CE5_ID}-4"]
+
+
+def test_numbering_skips_identifiers_already_in_use_in_one_pass(parent, mission_ce5, facility):
+    for n in (2, 3, 5):
+        sample_receive(
+            actor=None, new=new_sample(mission_ce5, facility, identifier=f"{CE5_ID}-{n}")
+        )
+    assert split_ids(parent, 4) == [f"{CE5_ID}-{n}" for n in (1, 4, 6, 7)]
+    assert IdentifierCounter.objects.get(prefix=CE5_ID).last == 7
+
+
+def test_a_split_costs_the_same_queries_for_three_children_as_for_forty(parent):
+    def queries(count: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            split_ids(parent, count)
+        return len(captured.captured_queries)
+
+    split_ids(parent)  # the parent's identifier counter exists from here on
+    assert queries(3) == queries(40)
 
 
 def test_receive_rejects_an_identifier_that_the_apollo_convention_already_gave(

@@ -120,7 +120,10 @@ def _apollo_split_number(identifier: str) -> tuple[str, int] | None:
     return None
 
 
-def _next_identifier(parent: Sample, taken: set[str]) -> str:
+def _next_identifiers(parent: Sample, count: int, taken: set[str]) -> list[str]:
+    """`count` new identifiers after the parent's, skipping those `taken` or already in use."""
+    if not count:
+        return []
     if parent.mission.id_convention == IdConvention.APOLLO:
         prefix = parent.identifier.partition(",")[0]
         template = prefix + ",{}"
@@ -128,12 +131,25 @@ def _next_identifier(parent: Sample, taken: set[str]) -> str:
         prefix = parent.identifier
         template = prefix + "-{}"
     counter, _ = IdentifierCounter.objects.select_for_update().get_or_create(prefix=prefix)
-    while True:
-        counter.last += 1
-        candidate = template.format(counter.last)
-        if candidate not in taken and not Sample.objects.filter(identifier=candidate).exists():
-            counter.save(update_fields=["last"])
-            return candidate
+    found: list[str] = []
+    while len(found) < count:
+        start, counter.last = counter.last, counter.last + count - len(found)
+        candidates = [template.format(n) for n in range(start + 1, counter.last + 1)]
+        in_use = _identifiers_in_use(candidates)
+        found += [c for c in candidates if c not in taken and c not in in_use]
+    counter.save(update_fields=["last"])
+    return found
+
+
+def _identifiers_in_use(identifiers: list[str]) -> set[str]:
+    # One query per chunk instead of one per sample: a catalog import receives thousands.
+    in_use: set[str] = set()
+    for start in range(0, len(identifiers), IDENTIFIER_LOOKUP_CHUNK):
+        chunk = identifiers[start : start + IDENTIFIER_LOOKUP_CHUNK]
+        in_use.update(
+            Sample.objects.filter(identifier__in=chunk).values_list("identifier", flat=True)
+        )
+    return in_use
 
 
 def _check_identifier(
@@ -192,14 +208,7 @@ def samples_receive(
     or recorded, and the identifier must still exist so that its record and splits have a root.
     """
     with transaction.atomic():
-        wanted = [new.identifier.strip() for new in samples]
-        # One query per chunk instead of one per sample: a catalog import receives thousands.
-        in_use: set[str] = set()
-        for start in range(0, len(wanted), IDENTIFIER_LOOKUP_CHUNK):
-            chunk = wanted[start : start + IDENTIFIER_LOOKUP_CHUNK]
-            in_use.update(
-                Sample.objects.filter(identifier__in=chunk).values_list("identifier", flat=True)
-            )
+        in_use = _identifiers_in_use([new.identifier.strip() for new in samples])
         taken: set[str] = set()
         igsns_taken: set[str] = set()
         igsns = []
@@ -309,17 +318,21 @@ def sample_split(
                 },
                 field="children",
             )
+        in_use = _identifiers_in_use([c.identifier.strip() for c in children if c.identifier])
         taken_ids: set[str] = set()
-        identifiers = []
+        named: list[str | None] = []
         for i, child in enumerate(children):
             if child.identifier:
                 identifier = _check_identifier(
-                    child.identifier, f"children[{i}].identifier", taken_ids
+                    child.identifier, f"children[{i}].identifier", taken_ids, in_use
                 )
+                taken_ids.add(identifier)
+                named.append(identifier)
             else:
-                identifier = _next_identifier(parent, taken_ids)
-            taken_ids.add(identifier)
-            identifiers.append(identifier)
+                named.append(None)
+        # Numbered after the named ones are known, so that no number collides with a later name.
+        numbered = iter(_next_identifiers(parent, named.count(None), taken_ids))
+        identifiers = [identifier or next(numbered) for identifier in named]
         head = ledger_lock()
         parent.mass_ug -= taken_mass
         parent.save(update_fields=["mass_ug", "updated_at"])
