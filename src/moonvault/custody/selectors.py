@@ -1,7 +1,10 @@
 """Reads of the custody ledger."""
 
+import contextlib
 import json
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -89,7 +92,8 @@ def query_batches(sql: str, *, batch: int = 20_000) -> Iterator[list[tuple]]:
     """The rows of a raw query in lists of up to `batch`, never the whole result in memory.
 
     PostgreSQL streams through a server-side cursor (a client cursor would fetch every row
-    first); SQLite steps through the result with fetchmany.
+    first); SQLite steps through the result with fetchmany. Either way the next batch is read
+    while the caller works on this one (`read_ahead`).
     """
     if connection.vendor == "postgresql":
         with transaction.atomic():
@@ -97,10 +101,47 @@ def query_batches(sql: str, *, batch: int = 20_000) -> Iterator[list[tuple]]:
             with connection.connection.cursor(name="moonvault_stream") as cursor:
                 cursor.itersize = batch
                 cursor.execute(sql)
-                while rows := cursor.fetchmany(batch):
-                    yield rows
+                yield from read_ahead(lambda: cursor.fetchmany(batch))
     else:
         with connection.cursor() as cursor:
             cursor.execute(sql)
-            while rows := cursor.fetchmany(batch):
-                yield rows
+            yield from read_ahead(lambda: cursor.fetchmany(batch))
+
+
+def read_ahead(fetch: Callable[[], list], depth: int = 2) -> Iterator[list]:
+    """The lists `fetch` returns until an empty one, fetched by a thread up to `depth` ahead.
+
+    Waiting on the database and building its rows overlap the caller's work on the previous
+    batch: the drivers let go of the interpreter while they wait. The thread only calls `fetch`
+    on the cursor the caller opened, so it shares the caller's connection and transaction. Its
+    errors are raised here; when the caller stops early, the thread ends after its fetch.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand_over(item) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                ready.put(item, timeout=0.1)
+                return
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                rows = fetch()
+                hand_over(rows)
+                if not rows:
+                    return
+        except BaseException as error:  # raised again in the caller's thread
+            hand_over(error)
+
+    worker = threading.Thread(target=run, name="moonvault-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while rows := ready.get():
+            if isinstance(rows, BaseException):
+                raise rows
+            yield rows
+    finally:
+        stop.set()
+        worker.join()
