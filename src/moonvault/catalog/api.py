@@ -4,15 +4,12 @@ Every change goes through one catalog service, which records it in the custody l
 curator role is checked here, as the curation pages check it; the services check the rules.
 """
 
-from typing import Literal
-
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from pydantic import Field
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
 from moonvault.catalog import selectors, services
-from moonvault.catalog.models import Form, Pool, State
 from moonvault.catalog.schemas import (
     GenealogyOut,
     MissionOut,
@@ -23,6 +20,7 @@ from moonvault.catalog.schemas import (
     SamplePage,
     SamplePoolIn,
     SampleReceiveIn,
+    SampleSearchQuery,
     SampleSplitIn,
     SampleWeighIn,
 )
@@ -33,23 +31,7 @@ router = Router(tags=["catalog"])
 MAX_PAGE = 200
 
 
-class SampleQuery(Schema):
-    mission: str = Field("", description="mission code, e.g. CE5 or A17")
-    form: Form | None = None
-    pool: Pool | None = None
-    state: State | None = None
-    mass_min_ug: int | None = Field(None, ge=0)
-    mass_max_ug: int | None = Field(None, ge=0)
-    q: str = Field("", max_length=64, description="identifier prefix")
-    text: str = Field(
-        "",
-        max_length=selectors.TEXT_MAX,
-        description="words in the classification, subtype or description",
-    )
-    has_publications: bool = Field(False, description="only samples a publication used")
-    sort: Literal[tuple(selectors.SORTS)] = Field(  # type: ignore[valid-type]
-        "identifier", description="identifier, mass, mission or updated; a leading - reverses"
-    )
+class SampleQuery(SampleSearchQuery):
     limit: int = Field(50, ge=1, le=MAX_PAGE)
     offset: int = Field(0, ge=0)
 
@@ -89,17 +71,7 @@ def mission_detail(request, code: str):
     ),
 )
 def sample_list(request, query: Query[SampleQuery]):
-    filters = selectors.SampleFilters(
-        mission=query.mission,
-        form=query.form or "",
-        pool=query.pool or "",
-        state=query.state or "",
-        mass_min_ug=query.mass_min_ug,
-        mass_max_ug=query.mass_max_ug,
-        q=query.q,
-        text=query.text,
-        has_publications=query.has_publications,
-    )
+    filters = query.filters()
     counts = selectors.sample_search_counts(filters=filters)
     items = selectors.sample_search_rows(
         filters=filters,

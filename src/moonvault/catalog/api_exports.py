@@ -1,13 +1,10 @@
 """Public, read-only exports of sample metadata for the IGSN registries (SESAR, DataCite)."""
 
-from typing import Literal
-
 from django.http import StreamingHttpResponse
-from ninja import Query, Router, Schema
-from pydantic import Field
+from ninja import Query, Router
 
 from moonvault.catalog import exports, selectors
-from moonvault.catalog.models import Form, Pool, State
+from moonvault.catalog.schemas import SampleSearchQuery
 from moonvault.core.api import answers
 from moonvault.core.streams import csv_text
 
@@ -72,39 +69,9 @@ def _example(content_type: str, example) -> dict:
     return {"responses": {200: {"description": "OK", "content": {content_type: media}}}}
 
 
-class ExportFilters(Schema):
-    mission: str = Field("", description="mission code, e.g. CE5 or A17")
-    form: Form | None = None
-    pool: Pool | None = None
-    state: State | None = None
-    mass_min_ug: int | None = Field(None, ge=0)
-    mass_max_ug: int | None = Field(None, ge=0)
-    q: str = Field("", max_length=64, description="identifier prefix")
-    text: str = Field(
-        "",
-        max_length=selectors.TEXT_MAX,
-        description="words in the classification, subtype or description",
-    )
-    has_publications: bool = Field(False, description="only samples a publication used")
-    sort: Literal[tuple(selectors.SORTS)] = Field(  # type: ignore[valid-type]
-        "identifier", description="identifier, mass, mission or updated; a leading - reverses"
-    )
-
-
-def _search(query: ExportFilters):
-    filters = selectors.SampleFilters(
-        mission=query.mission,
-        form=query.form or "",
-        pool=query.pool or "",
-        state=query.state or "",
-        mass_min_ug=query.mass_min_ug,
-        mass_max_ug=query.mass_max_ug,
-        q=query.q,
-        text=query.text,
-        has_publications=query.has_publications,
-    )
+def _search(query: SampleSearchQuery):
     # Filters are checked here, before the first byte is sent, so that a bad one is a 4xx.
-    return selectors.sample_search(filters=filters, sort=query.sort)
+    return selectors.sample_search(filters=query.filters(), sort=query.sort)
 
 
 def _stream(pieces, content_type: str, filename: str) -> StreamingHttpResponse:
@@ -157,7 +124,7 @@ def sample_datacite(request, identifier: str):
     description="The catalog's filters; one header line, then one line per sample.",
     openapi_extra=_example("text/csv", csv_text(exports.SESAR_FIELDS, [EXAMPLE_SESAR])),
 )
-def samples_sesar_csv(request, query: Query[ExportFilters]):
+def samples_sesar_csv(request, query: Query[SampleSearchQuery]):
     return _stream(exports.sesar_csv(_search(query)), "text/csv; charset=utf-8", "samples.csv")
 
 
@@ -169,7 +136,7 @@ def samples_sesar_csv(request, query: Query[ExportFilters]):
     description='`{"samples": [...]}`, each in the fields of `/samples/{identifier}/sesar.json`.',
     openapi_extra=_example("application/json", {"samples": [EXAMPLE_SESAR]}),
 )
-def samples_sesar_json(request, query: Query[ExportFilters]):
+def samples_sesar_json(request, query: Query[SampleSearchQuery]):
     return _stream(exports.sesar_json(_search(query)), "application/json", "samples.json")
 
 
@@ -181,7 +148,7 @@ def samples_sesar_json(request, query: Query[ExportFilters]):
     description='`{"data": [...]}`, each the `data` of `/samples/{identifier}/datacite.json`.',
     openapi_extra=_example("application/json", {"data": [EXAMPLE_DATACITE]}),
 )
-def samples_datacite_json(request, query: Query[ExportFilters]):
+def samples_datacite_json(request, query: Query[SampleSearchQuery]):
     return _stream(
         exports.datacite_json(_search(query)), "application/json", "samples.datacite.json"
     )

@@ -7,7 +7,8 @@ from typing import Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from moonvault.catalog.models import Form, Pool
+from moonvault.catalog import selectors
+from moonvault.catalog.models import Form, Pool, State
 from moonvault.catalog.selectors import COUNT_LIMIT
 from moonvault.core.units import format_mass
 
@@ -27,6 +28,40 @@ SAMPLE_EXAMPLE = {
     "classification": "regolith",
     "subtype": "",
 }
+
+
+class SampleSearchQuery(Schema):
+    """The catalog search's filters and order, as the search and the exports take them."""
+
+    mission: str = Field("", description="mission code, e.g. CE5 or A17")
+    form: Form | None = None
+    pool: Pool | None = None
+    state: State | None = None
+    mass_min_ug: int | None = Field(None, ge=0)
+    mass_max_ug: int | None = Field(None, ge=0)
+    q: str = Field("", max_length=64, description="identifier prefix")
+    text: str = Field(
+        "",
+        max_length=selectors.TEXT_MAX,
+        description="words in the classification, subtype or description",
+    )
+    has_publications: bool = Field(False, description="only samples a publication used")
+    sort: Literal[tuple(selectors.SORTS)] = Field(  # type: ignore[valid-type]
+        "identifier", description="identifier, mass, mission or updated; a leading - reverses"
+    )
+
+    def filters(self) -> selectors.SampleFilters:
+        return selectors.SampleFilters(
+            mission=self.mission,
+            form=self.form or "",
+            pool=self.pool or "",
+            state=self.state or "",
+            mass_min_ug=self.mass_min_ug,
+            mass_max_ug=self.mass_max_ug,
+            q=self.q,
+            text=self.text,
+            has_publications=self.has_publications,
+        )
 
 
 class PayloadOut(Schema):
