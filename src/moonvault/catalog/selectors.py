@@ -373,12 +373,14 @@ def sample_catalog_page(
     return CatalogPage(page=paginator.get_page(number), counts=counts)
 
 
-def sample_get(*, identifier: str) -> Sample:
-    sample = (
+def sample_get(*, identifier: str, related: bool = True) -> Sample:
+    """The sample, with its mission, location and parent unless `related` is False."""
+    samples = (
         Sample.objects.select_related("mission", "location", "parent")
-        .filter(identifier=identifier)
-        .first()
+        if related
+        else Sample.objects
     )
+    sample = samples.filter(identifier=identifier).first()
     if sample is None:
         raise NotFound(
             _("sample %(identifier)s does not exist") % {"identifier": repr(identifier)},
