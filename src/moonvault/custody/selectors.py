@@ -92,8 +92,9 @@ def query_batches(sql: str, *, batch: int = 20_000) -> Iterator[list[tuple]]:
     """The rows of a raw query in lists of up to `batch`, never the whole result in memory.
 
     PostgreSQL streams through a server-side cursor (a client cursor would fetch every row
-    first); SQLite steps through the result with fetchmany. Either way the next batch is read
-    while the caller works on this one (`read_ahead`).
+    first), the next batch read while the caller works on this one (`read_ahead`). SQLite steps
+    through the result with fetchmany in the caller's thread: its driver lets go of the
+    interpreter for every row, and a thread beside the caller would wait for it as often.
     """
     if connection.vendor == "postgresql":
         with transaction.atomic():
@@ -105,7 +106,8 @@ def query_batches(sql: str, *, batch: int = 20_000) -> Iterator[list[tuple]]:
     else:
         with connection.cursor() as cursor:
             cursor.execute(sql)
-            yield from read_ahead(lambda: cursor.fetchmany(batch))
+            while rows := cursor.fetchmany(batch):
+                yield rows
 
 
 def read_ahead(fetch: Callable[[], list], depth: int = 2) -> Iterator[list]:
