@@ -380,7 +380,9 @@ def sample_get(*, identifier: str, related: bool = True) -> Sample:
         if related
         else Sample.objects
     )
-    sample = samples.filter(identifier=identifier).first()
+    # Unordered: the identifier is unique, and an ordered query makes Django compare every
+    # selected column with the order's.
+    sample = next(iter(samples.filter(identifier=identifier).order_by()[:1]), None)
     if sample is None:
         raise NotFound(
             _("sample %(identifier)s does not exist") % {"identifier": repr(identifier)},
@@ -392,7 +394,7 @@ def sample_get(*, identifier: str, related: bool = True) -> Sample:
 def sample_ancestors(*, sample: Sample) -> list[Sample]:
     """Root first; one query whatever the depth."""
     ids = path_ids(sample.path)[:-1]
-    by_id = {s.id: s for s in Sample.objects.filter(id__in=ids).select_related("mission")}
+    by_id = {s.id: s for s in Sample.objects.filter(id__in=ids).order_by()}
     return [by_id[i] for i in ids]
 
 
