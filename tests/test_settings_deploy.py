@@ -97,3 +97,18 @@ def test_uploads_go_to_the_storage_backend_the_deployment_names(tmp_path):
         "%PDF-1.7",
         "https://files.example.org/",
     ]
+
+
+def test_the_wsgi_application_loads_its_urls_and_freezes_them_before_any_request(tmp_path):
+    script = (
+        "import gc, sys;"
+        "frozen = gc.get_freeze_count();"
+        "import moonvault.wsgi;"
+        "print(frozen, gc.get_freeze_count(), 'moonvault.urls' in sys.modules)"
+    )
+    result = moonvault("shell", "-c", script, env=PRODUCTION, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    before, after, urls_loaded = result.stdout.splitlines()[-1].split()
+    assert (int(before), urls_loaded) == (0, "True")
+    # The whole application: Django, every app's models, views and the API schemas.
+    assert int(after) > 100_000
