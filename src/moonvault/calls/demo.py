@@ -275,6 +275,11 @@ def demo_open_round(*, committee: User, applicants: list[User], reviewers: list[
         True,
         [(Form.SCOOPED_REGOLITH, 600, 400, 0)],
     )
+    # The committee account co-investigates: when the call is screened, the services refuse to
+    # let it screen, rank or decide this proposal, and say another committee member must.
+    calls.team_member_add(
+        actor=applicants[0], proposal_id=submitted.pk, user=committee, name="", country=""
+    )
     calls.proposal_submit(actor=applicants[0], proposal_id=submitted.pk)
     draft = calls.proposal_create(
         actor=applicants[1], call_id=call.pk, title="Volatiles in far-side glass beads"
