@@ -6,6 +6,7 @@ from django.urls import translate_url
 from django.utils.html import format_html
 from django.utils.translation import get_language
 
+from moonvault.catalog.models import Sample
 from moonvault.core.units import format_mass
 
 register = template.Library()
@@ -20,20 +21,19 @@ def mass(micrograms: int | None) -> str:
 
 
 @register.filter
-def display(obj, name: str) -> str:
-    """`obj.get_<name>_display()` for rows of a long list.
+def sample_label(value: str, name: str) -> str:
+    """The label of a sample's `name` choice (form, pool, state) for `value`.
 
-    Django's own rebuilds the field's whole list of choices, translating every label, on each
-    call: three columns of 50 catalog rows cost the page about 1,200 translations.
+    Django's `get_<name>_display` rebuilds the field's whole list of choices, translating every
+    label, on each call: three columns of 50 catalog rows cost the page about 1,200 translations.
     """
-    value = getattr(obj, name)
-    return _choice_labels(type(obj), name, get_language()).get(value, value)
+    return _choice_labels(name, get_language()).get(value, value)
 
 
 @cache
-def _choice_labels(model, name: str, language: str | None) -> dict:
+def _choice_labels(name: str, language: str | None) -> dict:
     # The labels in `language`, which is the active one whenever this is called.
-    return {value: str(label) for value, label in model._meta.get_field(name).flatchoices}
+    return {value: str(label) for value, label in Sample._meta.get_field(name).flatchoices}
 
 
 @register.simple_tag(takes_context=True)
@@ -48,14 +48,19 @@ def default_language_path(context) -> str:
 
 @register.simple_tag(takes_context=True)
 def refine(context, name: str, value: str) -> str:
-    """This catalog address with one filter set to `value` (cleared when empty), from page 1."""
-    params = context["request"].GET.copy()
+    """This catalog address with one filter set to `value` (cleared when empty), from page 1.
+
+    The path is the request's own: the catalog and its partial answers share one address, and a
+    facet list would otherwise reverse it for each of its links.
+    """
+    request = context["request"]
+    params = request.GET.copy()
     params.pop("page", None)
     if value:
         params[name] = value
     else:
         params.pop(name, None)
-    return "?" + params.urlencode()
+    return f"{request.path}?{params.urlencode()}"
 
 
 @register.filter
