@@ -205,3 +205,17 @@ def test_a_search_reads_the_missions_once(client, inventory, django_assert_num_q
     # The missions (facet labels and the listed samples' codes), the facet table, the page.
     with django_assert_num_queries(3):
         assert client.get("/api/v1/samples").status_code == 200
+
+
+@pytest.mark.parametrize(("which", "queries"), [("regolith", 3), ("grandchild", 4)])
+def test_a_sample_page_costs_the_same_queries_at_any_depth(
+    client, inventory, which, queries, django_assert_num_queries
+):
+    identifier = getattr(inventory, which).identifier
+    # The sample, its ancestors (none for a root: nothing to read), its children, its
+    # descendants counted.
+    with django_assert_num_queries(queries):
+        assert client.get(f"/api/v1/samples/{identifier}/genealogy").status_code == 200
+    # The sample's id, its events.
+    with django_assert_num_queries(2):
+        assert client.get(f"/api/v1/samples/{identifier}/timeline").status_code == 200

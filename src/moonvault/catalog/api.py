@@ -122,19 +122,7 @@ def sample_detail(request, identifier: str):
     "many samples descend from it at any depth. Public.",
 )
 def sample_genealogy(request, identifier: str):
-    sample = selectors.sample_get(identifier=identifier)
-    return json_answer(
-        request,
-        {
-            "sample": SampleOut.from_orm(sample).model_dump(),
-            "ancestors": [
-                {name: getattr(a, name) for name in selectors.GENEALOGY_NODE}
-                for a in selectors.sample_ancestors(sample=sample)
-            ],
-            "children": selectors.sample_children_nodes(sample=sample),
-            "descendant_count": selectors.sample_descendants(sample=sample).count(),
-        },
-    )
+    return json_answer(request, selectors.sample_genealogy_rows(identifier=identifier))
 
 
 # --- the curators' changes -----------------------------------------------------------------------

@@ -20,7 +20,6 @@ router = Router(tags=["custody"])
     "reason, and the hashes that chain it to the event before. Public.",
 )
 def sample_timeline(request, identifier: str):
-    # Only the id and identifier are read: the joins of a full sample would be wasted here.
     sample = sample_get(identifier=identifier, related=False)
     return json_answer(
         request,
