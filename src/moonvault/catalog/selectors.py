@@ -238,6 +238,11 @@ class SampleCounts:
     mission_codes: dict[int, str]
 
 
+# Every search reads the missions (the facet's options and the page's codes): a fixed query
+# through a plain cursor, which spares the ORM's compilation, most of its cost.
+_MISSIONS = f"SELECT id, code, name, name_zh FROM {Mission._meta.db_table} ORDER BY landed_on, code"
+
+
 def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
     """The number of matching samples, and per facet option the number it would give.
 
@@ -248,9 +253,9 @@ def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
     filters (the four facet filters left to Python) counts them, up to COUNT_LIMIT.
     """
     filters.validate()
-    missions = list(
-        Mission.objects.order_by("landed_on", "code").values_list("id", "code", "name", "name_zh")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_MISSIONS)
+        missions = cursor.fetchall()
     selected = {
         name: getattr(filters, name) for name in ("form", "pool", "state") if getattr(filters, name)
     }
