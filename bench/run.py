@@ -5,10 +5,11 @@ when BENCH_PG_URL's server answers, PostgreSQL), a fresh database is migrated, `
 generate` fills it (timed, with its peak memory), and bench/measure.py times the endpoints, raw
 SQL and verify with the production settings (DEBUG off). Results are merged into
 var/bench/scale.json by vendor and size, so sizes can be run one at a time, and latency against
-size is plotted beside it (scale.png, scale.svg). bench/http_load.py then loads the catalog
-endpoint through gunicorn for BENCH_HTTP_SECONDS (default 15). BENCH_OPTIMIZER=0 skips the
-optimizer runs; BENCH_OPTIMIZER_SIZES (default small,medium,large; see bench/optimizer/run.py)
-picks their sizes.
+size is plotted beside it (scale.png, scale.svg); with two sizes or more, each endpoint's p95
+at the largest over its p95 at the smallest is printed (growth). bench/http_load.py then loads
+the catalog endpoint through gunicorn for BENCH_HTTP_SECONDS (default 15). BENCH_OPTIMIZER=0
+skips the optimizer runs; BENCH_OPTIMIZER_SIZES (default small,medium,large; see
+bench/optimizer/run.py) picks their sizes.
 """
 
 import json
@@ -128,6 +129,30 @@ def show(vendor: str, size: int, figures: dict) -> None:
     )
 
 
+def endpoint_p95s(figures: dict) -> dict[str, float]:
+    """Each endpoint's p95 through the API (or the HTML page), in ms, for one database and size."""
+    return {
+        name: value["api"]["p95_ms"]
+        for name, value in figures.items()
+        if isinstance(value, dict) and "api" in value
+    }
+
+
+def growth(results: dict) -> None:
+    """Each endpoint's p95 at the largest size measured over its p95 at the smallest, per
+    database: how latency grows with the catalog (the target is at most 2 from 10,000 to
+    1,000,000 samples)."""
+    for vendor in sorted({figures["vendor"] for figures in results.values()}):
+        by_size = {f["samples"]: f for f in results.values() if f["vendor"] == vendor}
+        if len(by_size) < 2:
+            continue
+        small, large = endpoint_p95s(by_size[min(by_size)]), endpoint_p95s(by_size[max(by_size)])
+        print(f"== growth, {vendor}: p95 at {max(by_size):,} samples / p95 at {min(by_size):,}")
+        for name in (n for n in large if n in small):
+            ratio = large[name] / small[name]
+            print(f"  {name:28} {large[name]:8.2f} / {small[name]:6.2f} ms = {ratio:5.2f}")
+
+
 def plot(results: dict) -> None:
     """p95 against catalog size, log-log, one line per endpoint and database."""
     import matplotlib
@@ -137,10 +162,8 @@ def plot(results: dict) -> None:
 
     series: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for figures in results.values():
-        for name, value in figures.items():
-            if isinstance(value, dict) and "api" in value:
-                key = (figures["vendor"], name)
-                series.setdefault(key, []).append((figures["samples"], value["api"]["p95_ms"]))
+        for name, p95 in endpoint_p95s(figures).items():
+            series.setdefault((figures["vendor"], name), []).append((figures["samples"], p95))
     figure, axes = pyplot.subplots(figsize=(9, 6))
     for (vendor, name), points in sorted(series.items()):
         points.sort()
@@ -180,6 +203,7 @@ def main() -> None:
             results[f"{vendor}-{size}"] = figures
             kept.write_text(json.dumps(results, indent=2))
     plot(results)
+    growth(results)
     print(f"wrote {kept} and {OUT / 'scale.png'}, {OUT / 'scale.svg'}")
     subprocess.run([sys.executable, str(ROOT / "bench" / "imports.py")], cwd=ROOT, check=True)
     if os.environ.get("BENCH_OPTIMIZER", "1") == "0":
