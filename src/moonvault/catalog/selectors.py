@@ -420,7 +420,7 @@ def sample_genealogy_rows(*, identifier: str) -> dict:
     sample, its ancestors from the root down, its children and its number of descendants.
 
     Model instances of the sample, its mission, location and parent cost more to build (and
-    their query more to compile) than the five queries' work in the database.
+    their query more to compile) than the work of all four queries in the database.
     """
     found = (
         Sample.objects.filter(identifier=identifier)
