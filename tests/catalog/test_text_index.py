@@ -143,6 +143,24 @@ def test_postgresql_finds_text_through_the_trigram_index_of_its_search_column(de
     assert "sample_search_text_trgm" in plan
 
 
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_counts_a_text_with_a_mission_from_one_index_alone():
+    generate(samples=5_000, seed=3, events_per_sample=1, batch_events=5_000)
+    mission = Sample.objects.values_list("mission__code", flat=True).first()
+    filters = SampleFilters(text="breccia", mission=mission, state="stored")
+    _counts, queries = counts_and_queries(filters)
+    (sql,) = [sql for sql in queries if sql.startswith("SELECT COUNT(*)")]
+    with connection.cursor() as cursor:
+        # VACUUM marks the pages all visible, as on a settled inventory: the count then reads
+        # the mission's entries of the index, which holds every column it tests, and not the
+        # table.
+        cursor.execute("VACUUM ANALYZE catalog_sample")
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using sample_facets_text" in plan, plan
+
+
 @pytest.mark.parametrize("few", [0, 2_000])
 def test_text_combines_with_the_other_filters(described, mission_a17, receive, monkeypatch, few):
     monkeypatch.setattr(text_index, "FEW_MATCHES", few)
