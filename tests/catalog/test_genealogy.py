@@ -7,7 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from moonvault.catalog.models import PATH_SEGMENT, path_ids, path_segment
-from moonvault.catalog.selectors import sample_ancestors, sample_children, sample_descendants
+from moonvault.catalog.selectors import (
+    sample_ancestor_nodes,
+    sample_children,
+    sample_descendants,
+)
 from moonvault.catalog.services import ChildSpec, sample_split
 from tests.conftest import GRAM
 
@@ -77,13 +81,13 @@ def test_segments_sort_as_bytes_in_the_order_of_their_ids(a, b):
 def test_ancestors_come_root_first_in_one_query_at_any_depth(chain, django_assert_num_queries):
     leaf = chain[-1]
     with django_assert_num_queries(1):
-        ancestors = sample_ancestors(sample=leaf)
-    assert [a.identifier for a in ancestors] == [s.identifier for s in chain[:-1]]
+        ancestors = sample_ancestor_nodes(sample=leaf)
+    assert [a["identifier"] for a in ancestors] == [s.identifier for s in chain[:-1]]
 
 
 def test_a_root_has_no_ancestors(chain, django_assert_num_queries):
     with django_assert_num_queries(0):
-        assert sample_ancestors(sample=chain[0]) == []
+        assert sample_ancestor_nodes(sample=chain[0]) == []
 
 
 def test_descendants_of_a_deep_line_come_in_one_query(chain, django_assert_num_queries):

@@ -43,13 +43,13 @@ def test_sample_page_shows_identifiers_mass_and_exact_micrograms_on_hover(client
 def test_sample_page_shows_ancestors_children_and_descendant_count(client, family):
     regolith, children, grandchild = family
     response = client.get(reverse("sample-detail", args=[children[0].identifier]))
-    assert [a.identifier for a in response.context["ancestors"]] == [regolith.identifier]
+    assert [a["identifier"] for a in response.context["ancestors"]] == [regolith.identifier]
     assert f'href="/samples/{regolith.identifier}/"' in response.text
     assert f'href="/samples/{grandchild.identifier}/"' in response.text
     assert "1 descendant in all" in response.text
 
     root = client.get(reverse("sample-detail", args=[regolith.identifier]))
-    assert [c.identifier for c in root.context["children"]] == [c.identifier for c in children]
+    assert [c["identifier"] for c in root.context["children"]] == [c.identifier for c in children]
     assert "3 descendants in all" in root.text
     assert "Powder aliquot" in root.text
 

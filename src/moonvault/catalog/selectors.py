@@ -442,15 +442,9 @@ def sample_genealogy_rows(*, identifier: str) -> dict:
     }
 
 
-def sample_ancestors(*, sample: Sample) -> list[Sample]:
-    """Root first; one query whatever the depth."""
-    ids = path_ids(sample.path)[:-1]
-    by_id = {s.id: s for s in Sample.objects.filter(id__in=ids).order_by()}
-    return [by_id[i] for i in ids]
-
-
 def sample_ancestor_nodes(*, sample: Sample) -> list[dict]:
-    """The ancestors, root first, as plain rows of GENEALOGY_NODE."""
+    """The ancestors, root first, as plain rows of GENEALOGY_NODE; one query whatever the
+    depth."""
     ids = path_ids(sample.path)[:-1]
     rows = Sample.objects.filter(id__in=ids).order_by().values_list("id", *GENEALOGY_NODE)
     by_id = {row[0]: dict(zip(GENEALOGY_NODE, row[1:], strict=True)) for row in rows}
@@ -471,10 +465,11 @@ def sample_children(*, sample: Sample) -> QuerySet[Sample]:
 GENEALOGY_NODE = ("identifier", "depth", "form", "state", "mass_ug")
 
 
-def sample_children_nodes(*, sample: Sample) -> list[dict]:
-    """The children as plain rows of GENEALOGY_NODE: a wide sample has hundreds, and a model
-    instance for each costs more than the query."""
-    return list(sample_children(sample=sample).values(*GENEALOGY_NODE))
+def sample_children_nodes(*, sample: Sample, limit: int | None = None) -> list[dict]:
+    """The children (the first `limit` of them, if given) as plain rows of GENEALOGY_NODE: a
+    wide sample has hundreds, and a model instance for each costs more than the query."""
+    children = sample_children(sample=sample).values(*GENEALOGY_NODE)
+    return list(children if limit is None else children[:limit])
 
 
 def location_get(*, code: str) -> StorageLocation:

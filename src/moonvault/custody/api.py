@@ -20,11 +20,11 @@ router = Router(tags=["custody"])
     "reason, and the hashes that chain it to the event before. Public.",
 )
 def sample_timeline(request, identifier: str):
-    sample = sample_get(identifier=identifier, related=False)
-    return json_answer(
-        request,
-        {"identifier": sample.identifier, "events": selectors.sample_timeline_rows(sample=sample)},
-    )
+    events = selectors.sample_timeline_rows(identifier=identifier)
+    if not events:
+        # Every sample is made by an event: none means no such sample, which this says.
+        sample_get(identifier=identifier, related=False)
+    return json_answer(request, {"identifier": identifier, "events": events})
 
 
 @router.get(

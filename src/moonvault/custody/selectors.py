@@ -37,9 +37,14 @@ _TIMELINE_ROW = {
 }
 
 
-def sample_timeline_rows(*, sample: Sample) -> list[dict]:
-    """The timeline as the API lists it (EventOut's fields), read as plain rows."""
-    rows = sample_timeline(sample=sample).values_list(*_TIMELINE_ROW.values())
+def sample_timeline_rows(*, identifier: str) -> list[dict]:
+    """The timeline of the sample with this identifier as the API lists it (EventOut's fields),
+    read as plain rows in one query; empty when no such sample exists."""
+    rows = (
+        CustodyEvent.objects.filter(sample__identifier=identifier)
+        .order_by("seq")
+        .values_list(*_TIMELINE_ROW.values())
+    )
     events = [dict(zip(_TIMELINE_ROW, row, strict=True)) for row in rows]
     for event in events:
         event["data"] = json.loads(event["data"])

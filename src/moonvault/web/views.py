@@ -129,11 +129,11 @@ def catalog(request):
     )
 
 
-def _node(sample, *, current=False) -> charts.TreeNode:
+def _node(identifier: str, form: str, mass_ug: int, *, current=False) -> charts.TreeNode:
     return charts.TreeNode(
-        label=sample.identifier,
-        detail=f"{sample.get_form_display()} · {format_mass(sample.mass_ug)}",
-        href="" if current else reverse("sample-detail", args=[sample.identifier]),
+        label=identifier,
+        detail=f"{Form(form).label} · {format_mass(mass_ug)}",
+        href="" if current else reverse("sample-detail", args=[identifier]),
         current=current,
     )
 
@@ -143,12 +143,15 @@ def sample_detail(request, identifier: str):
         sample = selectors.sample_get(identifier=identifier)
     except NotFound:
         return render(request, "web/404.html", {"identifier": identifier}, status=404)
-    ancestors = selectors.sample_ancestors(sample=sample)
-    children_qs = selectors.sample_children(sample=sample)
-    children = list(children_qs[: CHILDREN_DRAWN + 1])
-    child_count = len(children) if len(children) <= CHILDREN_DRAWN else children_qs.count()
+    ancestors = selectors.sample_ancestor_nodes(sample=sample)
+    children = selectors.sample_children_nodes(sample=sample, limit=CHILDREN_DRAWN + 1)
+    child_count = (
+        len(children)
+        if len(children) <= CHILDREN_DRAWN
+        else selectors.sample_children(sample=sample).count()
+    )
     shown = children[:CHILDREN_DRAWN]
-    nodes = [_node(c) for c in shown]
+    nodes = [_node(c["identifier"], c["form"], c["mass_ug"]) for c in shown]
     if child_count > len(shown):
         more = child_count - len(shown)
         nodes.append(charts.TreeNode(label=_("+%(n)d more") % {"n": more}, detail=""))
@@ -175,8 +178,8 @@ def sample_detail(request, identifier: str):
             if history
             else "",
             "tree": charts.genealogy_tree(
-                ancestors=[_node(a) for a in ancestors],
-                sample=_node(sample, current=True),
+                ancestors=[_node(a["identifier"], a["form"], a["mass_ug"]) for a in ancestors],
+                sample=_node(sample.identifier, sample.form, sample.mass_ug, current=True),
                 children=nodes,
                 title=_("Genealogy of %(identifier)s") % {"identifier": sample.identifier},
             ),
