@@ -2,8 +2,15 @@ import pytest
 
 from moonvault.catalog.models import Payload, Sample
 from moonvault.catalog.schemas import GenealogyOut, SampleFacetsOut, SampleOut, SamplePage
-from moonvault.catalog.selectors import sample_children_nodes, sample_descendants
+from moonvault.catalog.selectors import (
+    SampleFilters,
+    sample_children_nodes,
+    sample_descendants,
+    sample_search_counts,
+    sample_search_rows,
+)
 from moonvault.catalog.services import sample_mark_lost
+from moonvault.core.errors import DomainError
 from tests.api.conftest import MG, as_schema_renders
 from tests.conftest import GRAM
 
@@ -165,6 +172,23 @@ def test_an_offset_past_the_end_gives_an_empty_page(client, inventory):
     body = client.get("/api/v1/samples", {"offset": 100}).json()
     assert body["count"] == 6
     assert body["items"] == []
+
+
+def test_a_search_nothing_matches_reads_no_page(client, inventory, django_assert_num_queries):
+    # The missions and the text's matches grouped: none, so the page is known to be empty.
+    with django_assert_num_queries(2):
+        body = client.get("/api/v1/samples", {"text": "no such words"}).json()
+    assert (body["count"], body["count_exact"], body["items"]) == (0, True, [])
+
+
+def test_a_bad_sort_is_refused_on_a_page_known_to_be_empty(inventory):
+    filters = SampleFilters(text="no such words")
+    counts = sample_search_counts(filters=filters)
+    with pytest.raises(DomainError) as refused:
+        sample_search_rows(filters=filters, sort="weight", offset=0, limit=50, counts=counts)
+    ((field, message),) = [(p.field, p.message) for p in refused.value.problems]
+    assert field == "sort"
+    assert "'weight' is not one of" in message
 
 
 def test_one_sample_is_read_by_an_identifier_containing_a_comma(client, inventory):

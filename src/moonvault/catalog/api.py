@@ -78,7 +78,7 @@ def sample_list(request, query: Query[SampleQuery]):
         sort=query.sort,
         offset=query.offset,
         limit=query.limit,
-        mission_codes=counts.mission_codes,
+        counts=counts,
     )
     facets = {
         name: [

@@ -94,14 +94,18 @@ def mission_get(*, code: str) -> Mission:
     return mission
 
 
-def sample_search(*, filters: SampleFilters, sort: str = "identifier") -> QuerySet[Sample]:
-    filters.validate()
+def _sort_checked(sort: str) -> None:
     if sort not in SORTS:
         raise DomainError(
             _("%(sort)s is not one of: %(sorts)s")
             % {"sort": repr(sort), "sorts": ", ".join(SORTS)},
             field="sort",
         )
+
+
+def sample_search(*, filters: SampleFilters, sort: str = "identifier") -> QuerySet[Sample]:
+    filters.validate()
+    _sort_checked(sort)
     mass_index = (
         connection.vendor != "sqlite"
         or SORTS[sort][0].endswith("mass_ug")
@@ -141,14 +145,19 @@ def sample_search_rows(
     sort: str = "identifier",
     offset: int,
     limit: int,
-    mission_codes: dict[int, str],
+    counts: "SampleCounts",
 ) -> list[dict]:
     """A page of the search as the API lists it (SampleOut's fields), read as plain rows.
 
     Building a model instance per sample, its parent and its location, and then reading them
-    back through the schema's resolvers cost several times the query itself. `mission_codes`
-    are those of the search's counts (`SampleCounts.mission_codes`).
+    back through the schema's resolvers cost several times the query itself. `counts` are the
+    search's (`sample_search_counts`): they name the missions, and a page past an exact count
+    is known to be empty without asking the database (a text no sample holds, a typing error).
     """
+    if counts.exact and offset >= counts.total:
+        filters.validate()
+        _sort_checked(sort)
+        return []
     rows = (
         sample_search(filters=filters, sort=sort)
         .prefetch_related(None)
@@ -156,7 +165,7 @@ def sample_search_rows(
     )
     items = [dict(zip(_SEARCH_ROW, row, strict=True)) for row in rows]
     for item in items:
-        item["mission"] = mission_codes[item["mission"]]
+        item["mission"] = counts.mission_codes[item["mission"]]
         item["mass"] = format_mass(item["mass_ug"])
     return items
 
@@ -383,7 +392,7 @@ def sample_catalog_page(
         sort=sort,
         offset=(page.number - 1) * size,
         limit=size,
-        mission_codes=counts.mission_codes,
+        counts=counts,
     )
     return CatalogPage(page=page, counts=counts)
 
