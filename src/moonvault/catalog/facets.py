@@ -19,8 +19,8 @@ from django.db import connection, transaction
 from moonvault.catalog.models import Sample, SampleFacet
 
 DIMENSIONS = ("mission", "form", "pool", "state")
-_COLUMNS = ("mission_id", "form", "pool", "state")
-_KEY = ", ".join((*_COLUMNS, "bucket"))
+FACET_COLUMNS = ("mission_id", "form", "pool", "state")
+_KEY = ", ".join((*FACET_COLUMNS, "bucket"))
 
 # mass_bucket as SQL; the triggers of migration 0008 hold the same expression.
 _BUCKET_SQL = (
@@ -32,7 +32,7 @@ _BUCKET_SQL = (
 # these few hundred rows instead of summing every bucket.
 ALL_MASSES = -1
 _GROUPED = " UNION ALL ".join(
-    f"SELECT {', '.join(_COLUMNS)}, {bucket}, count(*), sum(mass_ug) "
+    f"SELECT {', '.join(FACET_COLUMNS)}, {bucket}, count(*), sum(mass_ug) "
     f"FROM {Sample._meta.db_table} GROUP BY 1, 2, 3, 4, 5"
     for bucket in (_BUCKET_SQL, ALL_MASSES)
 )
@@ -92,12 +92,13 @@ def mass_split(low: int | None, high: int | None) -> MassSplit:
 
 
 _TABLE_ROWS = (
-    f"SELECT {', '.join(_COLUMNS)}, count FROM {SampleFacet._meta.db_table} WHERE bucket = %s"
+    f"SELECT {', '.join(FACET_COLUMNS)}, count FROM {SampleFacet._meta.db_table} WHERE bucket = %s"
 )
 # The sum cast back to a 64-bit integer: PostgreSQL's SUM of a bigint is a numeric.
 _TABLE_RANGE = (
-    f"SELECT {', '.join(_COLUMNS)}, CAST(SUM(count) AS BIGINT) FROM {SampleFacet._meta.db_table} "
-    f"WHERE bucket BETWEEN %s AND %s GROUP BY {', '.join(_COLUMNS)}"
+    f"SELECT {', '.join(FACET_COLUMNS)}, CAST(SUM(count) AS BIGINT) "
+    f"FROM {SampleFacet._meta.db_table} WHERE bucket BETWEEN %s AND %s "
+    f"GROUP BY {', '.join(FACET_COLUMNS)}"
 )
 
 
@@ -172,7 +173,7 @@ def sample_facets_grouped() -> dict[tuple, tuple[int, int]]:
 def sample_facets_stored() -> dict[tuple, tuple[int, int]]:
     return {
         tuple(row[:5]): (row[5], row[6])
-        for row in SampleFacet.objects.values_list(*_COLUMNS, "bucket", "count", "mass_ug")
+        for row in SampleFacet.objects.values_list(*FACET_COLUMNS, "bucket", "count", "mass_ug")
     }
 
 

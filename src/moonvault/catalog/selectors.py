@@ -8,7 +8,13 @@ from django.db.models import F, Q, QuerySet, Subquery
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from moonvault.catalog.facets import DIMENSIONS, facet_counts, facet_table_rows, mass_split
+from moonvault.catalog.facets import (
+    DIMENSIONS,
+    FACET_COLUMNS,
+    facet_counts,
+    facet_table_rows,
+    mass_split,
+)
 from moonvault.catalog.models import (
     PATH_END,
     Form,
@@ -217,11 +223,12 @@ def _filtered(
         # Identifier prefix: a range on the byte-ordered unique index.
         q = filters.q.strip()
         qs = qs.filter(identifier__gte=q, identifier__lt=q + "\U0010ffff")
-    if text := filters.text.strip():
-        qs = sample_text_counted(qs, text) if counting else qs.filter(sample_text_filter(text))
     if filters.has_publications:
         # From the publication uses (few) to the samples, rather than a probe per sample.
         qs = qs.filter(pk__in=PublicationUse.objects.values("sample_id"))
+    # Last: the counted form may combine two queries, which no filter can follow.
+    if text := filters.text.strip():
+        qs = sample_text_counted(qs, text) if counting else qs.filter(sample_text_filter(text))
     return qs
 
 
@@ -339,7 +346,7 @@ def _facet_rows(filters: SampleFilters) -> tuple[list[tuple] | None, str]:
 def _grouped_up_to_limit(samples: QuerySet[Sample]) -> list[tuple] | None:
     # LIMIT inside, GROUP BY outside: the database stops reading after COUNT_LIMIT + 1 matches.
     sql, params = (
-        samples.order_by().values("mission_id", "form", "pool", "state")[: COUNT_LIMIT + 1]
+        samples.order_by().values(*FACET_COLUMNS)[: COUNT_LIMIT + 1]
     ).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(

@@ -20,6 +20,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from moonvault.catalog.facets import FACET_COLUMNS
 from moonvault.catalog.models import Sample
 
 TABLE = "catalog_sample_text"
@@ -36,6 +37,13 @@ _MATCHES = f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s"
 SEPARATOR = "\x1f"
 # Qualified: the catalog's page joins each sample to its parent, another catalog_sample.
 _SEARCH_TEXT = f'"{Sample._meta.db_table}"."search_text" LIKE UPPER(%s)'
+# A B-tree entry holds at most 2,704 bytes, and a description has no length limit: the index of
+# (mission, state, form, pool) that includes the search text (migration 0013) holds the samples
+# whose text is at most this long; a second index lists the others. The conditions are written
+# as the indexes' own, so that the planner can use them.
+COVERED_BYTES = 2_000
+_COVERED = f'octet_length("{Sample._meta.db_table}"."search_text") <= {COVERED_BYTES}'
+_UNCOVERED = f'octet_length("{Sample._meta.db_table}"."search_text") > {COVERED_BYTES}'
 
 
 def _indexed(text: str) -> bool:
@@ -70,17 +78,29 @@ def sample_text_filter(text: str) -> Q:
     return Q(pk__in=RawSQL(_MATCHES, [phrase]))
 
 
+def _covered(covered: bool) -> Q:
+    return Q(RawSQL(_COVERED if covered else _UNCOVERED, [], output_field=BooleanField()))
+
+
 def sample_text_counted(samples: QuerySet, text: str) -> QuerySet:
-    """`samples` narrowed to those containing `text`, for counting up to a limit: on SQLite the
-    phrase's matches drive the query, one sample looked up by id per match."""
+    """`samples` narrowed to those containing `text`, for counting up to a limit, as rows of
+    FACET_COLUMNS (no filter may follow). On SQLite the phrase's matches drive the query, one
+    sample looked up by id per match. On PostgreSQL the samples whose search text the covering
+    index holds are read from it alone, without the table, and those with a longer text
+    through their own index."""
+    if connection.vendor == "postgresql" and SEPARATOR not in text:
+        # Unordered, and the columns the covering index holds: each part of a union is sorted
+        # and read in full as it is written.
+        matching = samples.filter(_contains(text)).order_by().values(*FACET_COLUMNS)
+        return matching.filter(_covered(True)).union(matching.filter(_covered(False)), all=True)
     if not _indexed(text):
-        return samples.filter(_contains(text))
+        return samples.filter(_contains(text)).values(*FACET_COLUMNS)
     sample_table = samples.model._meta.db_table
     return samples.extra(
         tables=[TABLE],
         where=[f"{TABLE} MATCH %s", f"{TABLE}.rowid = {sample_table}.id"],
         params=[_phrase(text)],
-    )
+    ).values(*FACET_COLUMNS)
 
 
 def sample_text_add(rows) -> None:

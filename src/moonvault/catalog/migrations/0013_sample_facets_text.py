@@ -12,11 +12,16 @@ from django.db import migrations
 
 from moonvault.core.db import sql_by_vendor
 
+# A B-tree entry holds at most 2,704 bytes and a description has no length limit: the samples
+# whose text is longer are left out of the covering index (its entry could not be written) and
+# listed by a second one (catalog/text_index.py, COVERED_BYTES).
 FORWARD = [
     "CREATE INDEX sample_facets_text ON catalog_sample (mission_id, state, form, pool) "
-    "INCLUDE (search_text)",
+    "INCLUDE (search_text) WHERE octet_length(search_text) <= 2000",
+    "CREATE INDEX sample_text_long ON catalog_sample (mission_id) "
+    "WHERE octet_length(search_text) > 2000",
 ]
-REVERSE = ["DROP INDEX sample_facets_text"]
+REVERSE = ["DROP INDEX sample_text_long", "DROP INDEX sample_facets_text"]
 
 
 class Migration(migrations.Migration):
