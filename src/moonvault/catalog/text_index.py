@@ -89,8 +89,8 @@ def sample_text_counted(samples: QuerySet, text: str) -> QuerySet:
     index holds are read from it alone, without the table, and those with a longer text
     through their own index."""
     if connection.vendor == "postgresql" and SEPARATOR not in text:
-        # Unordered, and the columns the covering index holds: each part of a union is sorted
-        # and read in full as it is written.
+        # Unordered, and only the columns the covering index holds: each part of a union keeps
+        # the order and the columns it is given, and would sort or read the table for them.
         matching = samples.filter(_contains(text)).order_by().values(*FACET_COLUMNS)
         return matching.filter(_covered(True)).union(matching.filter(_covered(False)), all=True)
     if not _indexed(text):
