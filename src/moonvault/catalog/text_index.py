@@ -83,9 +83,9 @@ def _covered(covered: bool) -> Q:
 
 
 def sample_text_counted(samples: QuerySet, text: str) -> QuerySet:
-    """`samples` narrowed to those containing `text`, for counting up to a limit, as rows of
-    FACET_COLUMNS (no filter may follow). On SQLite the phrase's matches drive the query, one
-    sample looked up by id per match. On PostgreSQL the samples whose search text the covering
+    """`samples` narrowed to those containing `text`, for counting up to a limit (no filter may
+    follow). On SQLite the phrase's matches drive the query, one sample looked up by id per
+    match. On PostgreSQL, as rows of FACET_COLUMNS: the samples whose search text the covering
     index holds are read from it alone, without the table, and those with a longer text
     through their own index."""
     if connection.vendor == "postgresql" and SEPARATOR not in text:
@@ -94,13 +94,13 @@ def sample_text_counted(samples: QuerySet, text: str) -> QuerySet:
         matching = samples.filter(_contains(text)).order_by().values(*FACET_COLUMNS)
         return matching.filter(_covered(True)).union(matching.filter(_covered(False)), all=True)
     if not _indexed(text):
-        return samples.filter(_contains(text)).values(*FACET_COLUMNS)
+        return samples.filter(_contains(text))
     sample_table = samples.model._meta.db_table
     return samples.extra(
         tables=[TABLE],
         where=[f"{TABLE} MATCH %s", f"{TABLE}.rowid = {sample_table}.id"],
         params=[_phrase(text)],
-    ).values(*FACET_COLUMNS)
+    )
 
 
 def sample_text_add(rows) -> None:
