@@ -3,8 +3,10 @@
 import importlib
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 from django.test.utils import override_settings
+from django.utils import translation
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.services import institution_create, person_create
@@ -31,6 +33,15 @@ def test_settings(tmp_path_factory):
     overrides.enable()
     yield
     overrides.disable()
+
+
+@pytest.fixture(autouse=True)
+def language_of_the_settings():
+    """Each test starts in the default language: a request through the test client leaves its
+    language active in the thread (a server's next request activates its own), and a later test
+    calling a service directly would read that language's messages."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

@@ -68,3 +68,19 @@ def test_pages_read_from_the_replica_while_services_write_to_the_primary(
     assert not on_replica.captured_queries
     assert Sample.objects.filter(parent=parent).count() == 2
     assert custody_verify().ok
+
+
+def test_reads_compiled_once_go_to_the_replica_too(client, replica, receive, mission_ce5):
+    """The genealogy and the timeline run queries compiled once (FixedQuery), through the
+    router like any other read."""
+    receive("CE5C0400", mission_ce5, 2 * GRAM)
+    with CaptureQueriesContext(replica) as on_replica:
+        for part in ("genealogy", "timeline"):
+            assert client.get(f"/api/v1/samples/CE5C0400/{part}").status_code == 200
+    # The sample, its children and its descendants; a root has no ancestors to read. Then the
+    # timeline.
+    assert len(on_replica.captured_queries) == 4
+    with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as on_primary:
+        events = client.get("/api/v1/samples/CE5C0400/timeline").json()["events"]
+    assert [event["kind"] for event in events] == ["received"]
+    assert not on_primary.captured_queries

@@ -3,9 +3,11 @@ import pytest
 from moonvault.catalog.models import Payload, Sample
 from moonvault.catalog.schemas import GenealogyOut, SampleFacetsOut, SampleOut, SamplePage
 from moonvault.catalog.selectors import (
+    SORTS,
     SampleFilters,
     sample_children_nodes,
     sample_descendants,
+    sample_search,
     sample_search_counts,
     sample_search_rows,
 )
@@ -139,6 +141,38 @@ def test_search_items_are_the_samples_as_their_schema_shows_them(client, invento
     assert body["items"]
     facets = SampleFacetsOut.model_validate(body["facets"]).model_dump()
     assert facets == body["facets"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        SampleFilters(),
+        SampleFilters(mission="CE5"),
+        SampleFilters(mission="A17", form="rock_fragment", state="stored"),
+        SampleFilters(form="scooped_regolith", pool="research"),
+        SampleFilters(mass_min_ug=MG, mass_max_ug=2 * GRAM),
+        SampleFilters(mass_min_ug=0, state="stored", has_publications=True),
+        SampleFilters(mission="NONE"),
+    ],
+)
+def test_compiled_pages_are_the_pages_of_the_search(inventory, filters):
+    """Searches by facet and mass run a page query compiled once per shape, sort and page; each
+    page is the one the queryset of `sample_search` gives, and a change shows at once."""
+
+    def both(sort, offset):
+        counts = sample_search_counts(filters=filters)
+        rows = sample_search_rows(filters=filters, sort=sort, offset=offset, limit=2, counts=counts)
+        page = sample_search(filters=filters, sort=sort)[offset : offset + 2]
+        return [r["identifier"] for r in rows], [s.identifier for s in page]
+
+    for sort in SORTS:
+        for offset in (0, 2, 4):
+            compiled, searched = both(sort, offset)
+            assert compiled == searched, (sort, offset)
+    sample_mark_lost(actor=None, sample_id=inventory.grandchild.pk, reason="not on its shelf")
+    for sort in ("identifier", "-mass"):
+        compiled, searched = both(sort, 0)
+        assert compiled == searched
 
 
 def test_a_search_item_without_a_location_or_parent_says_null(client, inventory):

@@ -1,10 +1,11 @@
 """Reads of the inventory, shared by pages, the API and commands."""
 
 from dataclasses import dataclass, replace
+from functools import cache, lru_cache
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Subquery
+from django.db.models import F, Func, IntegerField, Q, QuerySet, Subquery
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,7 @@ from moonvault.catalog.models import (
     path_ids,
 )
 from moonvault.catalog.text_index import sample_text_counted, sample_text_filter
+from moonvault.core.db import FixedQuery
 from moonvault.core.errors import DomainError, NotFound
 from moonvault.core.units import format_mass
 from moonvault.loans.models import PublicationUse
@@ -112,18 +114,24 @@ def _sort_checked(sort: str) -> None:
 def sample_search(*, filters: SampleFilters, sort: str = "identifier") -> QuerySet[Sample]:
     filters.validate()
     _sort_checked(sort)
-    mass_index = (
-        connection.vendor != "sqlite"
-        or SORTS[sort][0].endswith("mass_ug")
-        or not _many_in_mass_range(filters)
-    )
     return (
-        _filtered(filters, mass_index=mass_index)
+        _sorted(filters, sort, _mass_index(filters, sort))
         # The missions in a second query, not a join: with a join SQLite may loop over the
         # missions first and sort all their samples (statistics missing or stale).
         .select_related("location")
         .prefetch_related("mission")
-        .order_by(*SORTS[sort])
+    )
+
+
+def _sorted(filters: SampleFilters, sort: str, mass_index: bool) -> QuerySet[Sample]:
+    return _filtered(filters, mass_index=mass_index).order_by(*SORTS[sort])
+
+
+def _mass_index(filters: SampleFilters, sort: str) -> bool:
+    return (
+        connection.vendor != "sqlite"
+        or SORTS[sort][0].endswith("mass_ug")
+        or not _many_in_mass_range(filters)
     )
 
 
@@ -160,20 +168,55 @@ def sample_search_rows(
     search's (`sample_search_counts`): they name the missions, and a page past an exact count
     is known to be empty without asking the database (a text no sample holds, a typing error).
     """
+    filters.validate()
+    _sort_checked(sort)
     if counts.exact and offset >= counts.total:
-        filters.validate()
-        _sort_checked(sort)
         return []
-    rows = (
-        sample_search(filters=filters, sort=sort)
-        .prefetch_related(None)
-        .values_list(*_SEARCH_ROW.values())[offset : offset + limit]
-    )
+    mass_index = _mass_index(filters, sort)
+    if filters.q.strip() or filters.text.strip():
+        rows = _sorted(filters, sort, mass_index).values_list(*_SEARCH_ROW.values())
+        rows = rows[offset : offset + limit]
+    else:
+        given = tuple(name for name in _PAGE_PARAMETERS if getattr(filters, name) not in ("", None))
+        query = _page_query(given, filters.has_publications, sort, mass_index, offset, limit)
+        rows = query.rows(**{name: getattr(filters, name) for name in given})
     items = [dict(zip(_SEARCH_ROW, row, strict=True)) for row in rows]
     for item in items:
         item["mission"] = counts.mission_codes[item["mission"]]
         item["mass"] = format_mass(item["mass_ug"])
     return items
+
+
+# The filters a page's compiled query takes as parameters. An identifier prefix and a text reach
+# the SQL transformed (a range's end, a phrase), so those searches are compiled each time.
+_PAGE_PARAMETERS = {
+    "mission": str,
+    "form": str,
+    "pool": str,
+    "state": str,
+    "mass_min_ug": int,
+    "mass_max_ug": int,
+}
+
+
+@lru_cache(maxsize=512)
+def _page_query(
+    given: tuple[str, ...],
+    has_publications: bool,
+    sort: str,
+    mass_index: bool,
+    offset: int,
+    limit: int,
+) -> FixedQuery:
+    """A page of a search by the `given` filters, compiled once: building and compiling the
+    query cost several times its run in the database."""
+
+    def build(**values) -> QuerySet:
+        filters = SampleFilters(has_publications=has_publications, **values)
+        rows = _sorted(filters, sort, mass_index).values_list(*_SEARCH_ROW.values())
+        return rows[offset : offset + limit]
+
+    return FixedQuery(Sample, build, **{name: _PAGE_PARAMETERS[name] for name in given})
 
 
 # SQLite keeps no statistics on value ranges. Given a mass range it reads every sample in the
@@ -431,6 +474,17 @@ def _sample_missing(identifier: str) -> NotFound:
 _SAMPLE_ROW = {**_SEARCH_ROW, "mission": "mission__code"}
 
 
+_GENEALOGY_SAMPLE = FixedQuery(
+    Sample,
+    lambda identifier: (
+        Sample.objects.filter(identifier=identifier)
+        .order_by()
+        .values_list("id", "path", *_SAMPLE_ROW.values())[:1]
+    ),
+    identifier=str,
+)
+
+
 def sample_genealogy_rows(*, identifier: str) -> dict:
     """The genealogy as the API answers it (GenealogyOut's fields), read as plain rows: the
     sample, its ancestors from the root down, its children and its number of descendants.
@@ -438,11 +492,7 @@ def sample_genealogy_rows(*, identifier: str) -> dict:
     Model instances of the sample, its mission, location and parent cost more to build (and
     their query more to compile) than the work of all four queries in the database.
     """
-    found = (
-        Sample.objects.filter(identifier=identifier)
-        .order_by()
-        .values_list("id", "path", *_SAMPLE_ROW.values())[:1]
-    )
+    found = _GENEALOGY_SAMPLE.rows(identifier=identifier)
     if not found:
         raise _sample_missing(identifier)
     sample_id, path, *values = found[0]
@@ -454,7 +504,7 @@ def sample_genealogy_rows(*, identifier: str) -> dict:
         "sample": sample,
         "ancestors": sample_ancestor_nodes(sample=node),
         "children": sample_children_nodes(sample=node),
-        "descendant_count": sample_descendants(sample=node).count(),
+        "descendant_count": sample_descendant_count(sample=node),
     }
 
 
@@ -469,9 +519,28 @@ def sample_ancestor_nodes(*, sample: Sample) -> list[dict]:
 
 def sample_descendants(*, sample: Sample) -> QuerySet[Sample]:
     """Every sample split from this one, at any depth, in genealogy order."""
-    return Sample.objects.filter(path__gt=sample.path, path__lt=sample.path + PATH_END).order_by(
-        "path"
-    )
+    return _paths_between(sample.path, sample.path + PATH_END).order_by("path")
+
+
+def _paths_between(low: str, high: str) -> QuerySet[Sample]:
+    return Sample.objects.filter(path__gt=low, path__lt=high)
+
+
+_DESCENDANT_COUNT = FixedQuery(
+    Sample,
+    lambda low, high: (
+        _paths_between(low, high)
+        .order_by()
+        .values_list(Func(template="COUNT(*)", output_field=IntegerField()))
+    ),
+    low=str,
+    high=str,
+)
+
+
+def sample_descendant_count(*, sample: Sample) -> int:
+    """The number of `sample_descendants`, in a query compiled once."""
+    return _DESCENDANT_COUNT.rows(low=sample.path, high=sample.path + PATH_END)[0][0]
 
 
 def sample_children(*, sample: Sample) -> QuerySet[Sample]:
@@ -481,11 +550,20 @@ def sample_children(*, sample: Sample) -> QuerySet[Sample]:
 GENEALOGY_NODE = ("identifier", "depth", "form", "state", "mass_ug")
 
 
+@cache
+def _children_query(limit: int | None) -> FixedQuery:
+    def build(parent: int) -> QuerySet:
+        children = Sample.objects.filter(parent_id=parent).order_by("id")
+        return children.values_list(*GENEALOGY_NODE)[:limit]
+
+    return FixedQuery(Sample, build, parent=int)
+
+
 def sample_children_nodes(*, sample: Sample, limit: int | None = None) -> list[dict]:
     """The children (the first `limit` of them, if given) as plain rows of GENEALOGY_NODE: a
     wide sample has hundreds, and a model instance for each costs more than the query."""
-    children = sample_children(sample=sample).values(*GENEALOGY_NODE)
-    return list(children if limit is None else children[:limit])
+    rows = _children_query(limit).rows(parent=sample.id)
+    return [dict(zip(GENEALOGY_NODE, row, strict=True)) for row in rows]
 
 
 def location_get(*, code: str) -> StorageLocation:

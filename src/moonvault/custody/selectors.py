@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from moonvault.catalog.models import Sample
+from moonvault.core.db import FixedQuery
 from moonvault.custody.models import CustodyEvent, LedgerHead
 
 
@@ -37,14 +38,21 @@ _TIMELINE_ROW = {
 }
 
 
-def sample_timeline_rows(*, identifier: str) -> list[dict]:
-    """The timeline of the sample with this identifier as the API lists it (EventOut's fields),
-    read as plain rows in one query; empty when no such sample exists."""
-    rows = (
+_TIMELINE = FixedQuery(
+    CustodyEvent,
+    lambda identifier: (
         CustodyEvent.objects.filter(sample__identifier=identifier)
         .order_by("seq")
         .values_list(*_TIMELINE_ROW.values())
-    )
+    ),
+    identifier=str,
+)
+
+
+def sample_timeline_rows(*, identifier: str) -> list[dict]:
+    """The timeline of the sample with this identifier as the API lists it (EventOut's fields),
+    read as plain rows in one query; empty when no such sample exists."""
+    rows = _TIMELINE.rows(identifier=identifier)
     events = [dict(zip(_TIMELINE_ROW, row, strict=True)) for row in rows]
     for event in events:
         event["data"] = json.loads(event["data"])

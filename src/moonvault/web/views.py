@@ -167,7 +167,7 @@ def sample_detail(request, identifier: str):
             "ancestors": ancestors,
             "children": shown,
             "child_count": child_count,
-            "descendant_count": selectors.sample_descendants(sample=sample).count(),
+            "descendant_count": selectors.sample_descendant_count(sample=sample),
             "history": history,
             "events": [step.event for step in history],
             "mass_chart": charts.mass_history_chart(
