@@ -61,15 +61,14 @@ def sql_by_vendor(statements_by_vendor: dict[str, list[str]]):
 class FixedQuery:
     """A read whose SQL is the same on every call but for its parameters, compiled once.
 
-    Building a queryset and compiling it costs 150-200 µs, more than the database takes to
+    Building a queryset and compiling it costs 150-600 µs, more than the database takes to
     answer an indexed lookup; the sample page's reads paid it four or five times per request.
     `build` makes the queryset of `model` from its parameters (keyword arguments, each declared
     with its type, str or int). It is called once per database connection with stand-in values,
     whose places among the compiled parameters receive the real values on each call; so each
-    parameter must reach the SQL as it is given, not transformed (a text parameter that is, is
-    refused). The read goes
-    where the router sends the model's reads, and the ORM's converters are kept, so rows come
-    back as the queryset's own would (aware datetimes on SQLite, for one).
+    parameter must reach the SQL as given (one that arrives transformed is refused). The read
+    goes where the router sends the model's reads, and the ORM's converters are kept, so rows
+    come back as the queryset's own would (aware datetimes on SQLite, for one).
     """
 
     def __init__(self, model: type[models.Model], build: Callable[..., QuerySet], **parameters):
