@@ -5,6 +5,8 @@ from collections import Counter
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from moonvault.catalog import selectors
 from moonvault.catalog.facets import (
@@ -285,3 +287,24 @@ def test_counting_stops_at_the_limit(receive, mission_ce5, monkeypatch):
     five = sample_search_counts(filters=SampleFilters(q="CE5C"))
     assert (five.total, five.exact) == (5, True)
     assert {o.value: o.count for o in five.facets["form"]}["scooped_regolith"] == 5
+
+
+def test_matches_past_the_limit_are_counted_and_not_grouped(receive, mission_ce5, monkeypatch):
+    for i in range(6):
+        receive(f"CE5C000{i}", mission_ce5, GRAM)
+    monkeypatch.setattr(selectors, "COUNT_LIMIT", 5)
+
+    def queries(filters):
+        with CaptureQueriesContext(connection) as captured:
+            counts = sample_search_counts(filters=filters)
+        return counts, [q["sql"] for q in captured.captured_queries]
+
+    over, over_queries = queries(SampleFilters(q="CE5C"))
+    assert not over.exact
+    assert not [sql for sql in over_queries if "GROUP BY" in sql]
+    within, within_queries = queries(SampleFilters(q="CE5C0001"))
+    assert (within.total, within.exact) == (1, True)
+    assert len([sql for sql in within_queries if "GROUP BY" in sql]) == 1
+    none, none_queries = queries(SampleFilters(q="CE6"))
+    assert (none.total, none.exact) == (0, True)
+    assert not [sql for sql in none_queries if "GROUP BY" in sql]

@@ -387,6 +387,17 @@ def _facet_rows(filters: SampleFilters) -> tuple[list[tuple] | None, str]:
 
 
 def _grouped_up_to_limit(samples: QuerySet[Sample]) -> list[tuple] | None:
+    """Rows of (mission_id, form, pool, state, n); None when more than COUNT_LIMIT match.
+
+    The matches are counted before they are grouped: past the limit the grouping is not needed,
+    and counting them costs a fraction of it (an identifier prefix shared by more than 5,000 of
+    1,000,000 samples: 0.1 ms against 3 ms on SQLite).
+    """
+    matches = samples.order_by()[: COUNT_LIMIT + 1].count()
+    if matches > COUNT_LIMIT:
+        return None
+    if not matches:
+        return []
     # LIMIT inside, GROUP BY outside: the database stops reading after COUNT_LIMIT + 1 matches.
     sql, params = (
         samples.order_by().values(*FACET_COLUMNS)[: COUNT_LIMIT + 1]
@@ -397,8 +408,7 @@ def _grouped_up_to_limit(samples: QuerySet[Sample]) -> list[tuple] | None:
             f"FROM ({sql}) AS matches GROUP BY mission_id, form, pool, state",
             params,
         )
-        rows = cursor.fetchall()
-    return rows if sum(row[4] for row in rows) <= COUNT_LIMIT else None
+        return cursor.fetchall()
 
 
 def _total_up_to_limit(filters: SampleFilters, selected: dict[str, object]) -> int:
