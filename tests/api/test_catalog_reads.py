@@ -153,11 +153,15 @@ def test_search_items_are_the_samples_as_their_schema_shows_them(client, invento
         SampleFilters(mass_min_ug=MG, mass_max_ug=2 * GRAM),
         SampleFilters(mass_min_ug=0, state="stored", has_publications=True),
         SampleFilters(mission="NONE"),
+        SampleFilters(q="CE5C0400YJFM00505"),
+        SampleFilters(q=" 74001 ", form="rock_fragment"),
+        SampleFilters(q="CE5C0400YJFM00505-", mass_max_ug=GRAM),
     ],
 )
 def test_compiled_pages_are_the_pages_of_the_search(inventory, filters):
-    """Searches by facet and mass run a page query compiled once per shape, sort and page; each
-    page is the one the queryset of `sample_search` gives, and a change shows at once."""
+    """Searches by prefix, facet and mass run a page query compiled once per shape, sort and
+    page; each page is the one the queryset of `sample_search` gives, and a change shows at
+    once."""
 
     def both(sort, offset):
         counts = sample_search_counts(filters=filters)

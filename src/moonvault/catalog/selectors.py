@@ -5,7 +5,8 @@ from functools import cache, lru_cache
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import F, Func, IntegerField, Q, QuerySet, Subquery
+from django.db.models import F, Func, IntegerField, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Concat
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,8 @@ TEXT_MAX = 100
 # time in proportion to the matches. Beyond it the total says "more than" and the facet options
 # show no counts.
 COUNT_LIMIT = 5_000
+# After every identifier with a given prefix, in byte order: the end of a prefix's range.
+_PREFIX_END = "\U0010ffff"
 # Sort keys of the catalog; the id breaks ties so that pages never overlap.
 SORTS = {
     "identifier": ("identifier",),
@@ -173,13 +176,18 @@ def sample_search_rows(
     if counts.exact and offset >= counts.total:
         return []
     mass_index = _mass_index(filters, sort)
-    if filters.q.strip() or filters.text.strip():
+    if filters.text.strip():
         rows = _sorted(filters, sort, mass_index).values_list(*_SEARCH_ROW.values())
         rows = rows[offset : offset + limit]
     else:
-        given = tuple(name for name in _PAGE_PARAMETERS if getattr(filters, name) not in ("", None))
+        values = {
+            name: value.strip() if isinstance(value, str) else value
+            for name in _PAGE_PARAMETERS
+            if (value := getattr(filters, name)) not in ("", None)
+        }
+        given = tuple(values)
         query = _page_query(given, filters.has_publications, sort, mass_index, offset, limit)
-        rows = query.rows(**{name: getattr(filters, name) for name in given})
+        rows = query.rows(**values)
     items = [dict(zip(_SEARCH_ROW, row, strict=True)) for row in rows]
     for item in items:
         item["mission"] = counts.mission_codes[item["mission"]]
@@ -187,9 +195,10 @@ def sample_search_rows(
     return items
 
 
-# The filters a page's compiled query takes as parameters. An identifier prefix and a text reach
-# the SQL transformed (a range's end, a phrase), so those searches are compiled each time.
+# The filters a page's compiled query takes as parameters. A text reaches the SQL transformed (a
+# phrase, a pattern), so a search with one is compiled each time.
 _PAGE_PARAMETERS = {
+    "q": str,
     "mission": str,
     "form": str,
     "pool": str,
@@ -263,9 +272,10 @@ def _filtered(
     if filters.mass_max_ug is not None:
         qs = qs.filter(**{f"{mass}__lte": filters.mass_max_ug})
     if filters.q:
-        # Identifier prefix: a range on the byte-ordered unique index.
+        # Identifier prefix: a range on the byte-ordered unique index. Its end is made by the
+        # database, so that the prefix is the query's parameter as given (FixedQuery).
         q = filters.q.strip()
-        qs = qs.filter(identifier__gte=q, identifier__lt=q + "\U0010ffff")
+        qs = qs.filter(identifier__gte=q, identifier__lt=Concat(Value(q), Value(_PREFIX_END)))
     if filters.has_publications:
         # From the publication uses (few) to the samples, rather than a probe per sample.
         qs = qs.filter(pk__in=PublicationUse.objects.values("sample_id"))
