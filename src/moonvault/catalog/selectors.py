@@ -403,7 +403,7 @@ def _grouped_up_to_limit(samples: QuerySet[Sample]) -> list[tuple] | None:
     and counting them costs a fraction of it (an identifier prefix shared by more than 5,000 of
     1,000,000 samples: 0.1 ms against 3 ms on SQLite).
     """
-    matches = samples.order_by()[: COUNT_LIMIT + 1].count()
+    matches = _up_to_limit(samples)
     if matches > COUNT_LIMIT:
         return None
     if not matches:
@@ -426,7 +426,12 @@ def _total_up_to_limit(filters: SampleFilters, selected: dict[str, object]) -> i
     if "mission" in selected and selected["mission"] is None:
         # A mission code that names no mission matches nothing: counting would read every sample.
         return 0
-    return _filtered(filters, counting=True).order_by()[: COUNT_LIMIT + 1].count()
+    return _up_to_limit(_filtered(filters, counting=True))
+
+
+def _up_to_limit(samples: QuerySet[Sample]) -> int:
+    """How many `samples` there are, counted up to COUNT_LIMIT + 1: the database stops there."""
+    return samples.order_by()[: COUNT_LIMIT + 1].count()
 
 
 def _only_table_filters(filters: SampleFilters) -> bool:
