@@ -208,7 +208,8 @@ _PAGE_PARAMETERS = {
 }
 
 
-@lru_cache(maxsize=512)
+# A compiled page holds some 25 KiB (its query and compiler): 128 of them are about 3 MB a process.
+@lru_cache(maxsize=128)
 def _page_query(
     given: tuple[str, ...],
     has_publications: bool,
