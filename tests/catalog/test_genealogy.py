@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from moonvault.catalog.models import PATH_SEGMENT, path_ids, path_segment
 from moonvault.catalog.selectors import (
     sample_ancestor_nodes,
-    sample_children,
+    sample_child_count,
+    sample_children_nodes,
+    sample_descendant_count,
     sample_descendants,
 )
 from moonvault.catalog.services import ChildSpec, sample_split
@@ -79,10 +81,10 @@ def test_segments_sort_as_bytes_in_the_order_of_their_ids(a, b):
 
 
 def test_ancestors_come_root_first_in_one_query_at_any_depth(chain, django_assert_num_queries):
-    leaf = chain[-1]
-    with django_assert_num_queries(1):
-        ancestors = sample_ancestor_nodes(sample=leaf)
-    assert [a["identifier"] for a in ancestors] == [s.identifier for s in chain[:-1]]
+    for depth, sample in enumerate(chain[1:], start=1):
+        with django_assert_num_queries(1):
+            ancestors = sample_ancestor_nodes(sample=sample)
+        assert [a["identifier"] for a in ancestors] == [s.identifier for s in chain[:depth]]
 
 
 def test_a_root_has_no_ancestors(chain, django_assert_num_queries):
@@ -124,6 +126,14 @@ def test_descendants_leave_out_siblings_and_their_lines(wide):
     assert set(sample_descendants(sample=second)).isdisjoint(grandchildren[first.id])
 
 
-def test_children_are_only_the_next_generation(wide):
+def test_children_are_only_the_next_generation(wide, chain):
     root, children, _ = wide
-    assert list(sample_children(sample=root)) == children
+    nodes = sample_children_nodes(sample=root)
+    assert [n["identifier"] for n in nodes] == [c.identifier for c in children]
+    assert [n["identifier"] for n in sample_children_nodes(sample=root, limit=3)] == [
+        c.identifier for c in children[:3]
+    ]
+    assert sample_child_count(sample=root) == len(children) == 60
+    assert sample_child_count(sample=children[0]) == 2
+    assert sample_child_count(sample=chain[-1]) == 0
+    assert sample_descendant_count(sample=root) == 60 + 6

@@ -538,9 +538,22 @@ def sample_ancestor_nodes(*, sample: Sample) -> list[dict]:
     """The ancestors, root first, as plain rows of GENEALOGY_NODE; one query whatever the
     depth."""
     ids = path_ids(sample.path)[:-1]
-    rows = Sample.objects.filter(id__in=ids).order_by().values_list("id", *GENEALOGY_NODE)
+    if not ids:
+        return []
+    rows = _ancestors_query(len(ids)).rows(**{f"id{n}": i for n, i in enumerate(ids)})
     by_id = {row[0]: dict(zip(GENEALOGY_NODE, row[1:], strict=True)) for row in rows}
     return [by_id[i] for i in ids]
+
+
+@cache
+def _ancestors_query(depth: int) -> FixedQuery:
+    """The ancestors of a sample at `depth`: one compiled query per depth (at most MAX_DEPTH)."""
+
+    def build(**ids) -> QuerySet:
+        ancestors = Sample.objects.filter(id__in=list(ids.values())).order_by()
+        return ancestors.values_list("id", *GENEALOGY_NODE)
+
+    return FixedQuery(Sample, build, **{f"id{n}": int for n in range(depth)})
 
 
 def sample_descendants(*, sample: Sample) -> QuerySet[Sample]:
@@ -552,15 +565,13 @@ def _paths_between(low: str, high: str) -> QuerySet[Sample]:
     return Sample.objects.filter(path__gt=low, path__lt=high)
 
 
+def _counted(samples: QuerySet[Sample]) -> QuerySet:
+    """The number of `samples` as a query's one row, for a FixedQuery (`count()` runs at once)."""
+    return samples.order_by().values_list(Func(template="COUNT(*)", output_field=IntegerField()))
+
+
 _DESCENDANT_COUNT = FixedQuery(
-    Sample,
-    lambda low, high: (
-        _paths_between(low, high)
-        .order_by()
-        .values_list(Func(template="COUNT(*)", output_field=IntegerField()))
-    ),
-    low=str,
-    high=str,
+    Sample, lambda low, high: _counted(_paths_between(low, high)), low=str, high=str
 )
 
 
@@ -569,8 +580,15 @@ def sample_descendant_count(*, sample: Sample) -> int:
     return _DESCENDANT_COUNT.rows(low=sample.path, high=sample.path + PATH_END)[0][0]
 
 
-def sample_children(*, sample: Sample) -> QuerySet[Sample]:
-    return Sample.objects.filter(parent=sample).order_by("id")
+def _children(parent: int) -> QuerySet[Sample]:
+    return Sample.objects.filter(parent_id=parent)
+
+
+_CHILD_COUNT = FixedQuery(Sample, lambda parent: _counted(_children(parent)), parent=int)
+
+
+def sample_child_count(*, sample: Sample) -> int:
+    return _CHILD_COUNT.rows(parent=sample.id)[0][0]
 
 
 GENEALOGY_NODE = ("identifier", "depth", "form", "state", "mass_ug")
@@ -579,8 +597,7 @@ GENEALOGY_NODE = ("identifier", "depth", "form", "state", "mass_ug")
 @cache
 def _children_query(limit: int | None) -> FixedQuery:
     def build(parent: int) -> QuerySet:
-        children = Sample.objects.filter(parent_id=parent).order_by("id")
-        return children.values_list(*GENEALOGY_NODE)[:limit]
+        return _children(parent).order_by("id").values_list(*GENEALOGY_NODE)[:limit]
 
     return FixedQuery(Sample, build, parent=int)
 

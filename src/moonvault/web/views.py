@@ -148,7 +148,7 @@ def sample_detail(request, identifier: str):
     child_count = (
         len(children)
         if len(children) <= CHILDREN_DRAWN
-        else selectors.sample_children(sample=sample).count()
+        else selectors.sample_child_count(sample=sample)
     )
     shown = children[:CHILDREN_DRAWN]
     nodes = [_node(c["identifier"], c["form"], c["mass_ug"]) for c in shown]
