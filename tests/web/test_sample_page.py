@@ -8,6 +8,7 @@ from django.conf import settings
 
 from moonvault.catalog.services import ChildSpec, sample_split
 from moonvault.loans.models import Publication, PublicationUse
+from moonvault.web import charts
 from moonvault.web.charts import qr_code
 from tests.conftest import GRAM
 
@@ -42,6 +43,26 @@ def test_the_mass_history_is_a_chart_and_a_table(client, family):
     assert [s.mass_after_ug for s in steps] == [2 * GRAM, 2 * GRAM - 251_512]
     assert "Mass history as a table" in response.text
     assert 'title="1,748,488 µg"' in response.text
+
+
+def test_a_chart_is_drawn_again_only_when_the_history_changes(client, family, monkeypatch):
+    regolith, _, _ = family
+    drawn = []
+    draw = charts.Figure.savefig
+    monkeypatch.setattr(charts.Figure, "savefig", lambda *a, **k: drawn.append(1) or draw(*a, **k))
+    charts._mass_history_chart.cache_clear()
+    page = f"/samples/{regolith.identifier}/"
+    first = client.get(page)
+    again = client.get(page)
+    assert len(drawn) == 1
+    chart = by_label(first.text, "Mass after each")
+    assert ET.tostring(chart) == ET.tostring(by_label(again.text, "Mass after each"))
+    held = first.context["history"][-1].mass_after_ug
+    sample_split(actor=None, sample_id=regolith.pk, children=[ChildSpec(GRAM // 10)])
+    changed = client.get(page)
+    assert len(drawn) == 2
+    assert changed.context["history"][-1].mass_after_ug == held - GRAM // 10
+    assert ET.tostring(by_label(changed.text, "Mass after each")) != ET.tostring(chart)
 
 
 def test_the_genealogy_tree_links_ancestors_and_children(client, family):

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import matplotlib
 import segno
@@ -53,6 +54,14 @@ def mass_history_chart(
 ) -> SafeString:
     """Mass after each custody event, as steps over time, in the unit that reads best for the
     heaviest point; `axis` holds a %(unit)s placeholder."""
+    return _mass_history_chart(tuple(points), title, axis)
+
+
+# Drawing the chart takes some 50 ms, most of a sample page's time. The same points, title and
+# axis always give the same bytes (svg.hashsalt), and a sample's history changes only by new
+# events, which change the points: a page shown again reuses its chart.
+@lru_cache(maxsize=128)
+def _mass_history_chart(points: tuple, title: str, axis: str) -> SafeString:
     figure = Figure(figsize=(7, 2.6))
     ax = figure.add_subplot()
     _, unit = readable_unit(max((m for _, m in points), default=0) or 1)
