@@ -177,8 +177,7 @@ def sample_search_rows(
         return []
     mass_index = _mass_index(filters, sort)
     if filters.text.strip():
-        rows = _sorted(filters, sort, mass_index).values_list(*_SEARCH_ROW.values())
-        rows = rows[offset : offset + limit]
+        rows = _page(filters, sort, mass_index, offset, limit)
     else:
         values = {
             name: value.strip() if isinstance(value, str) else value
@@ -193,6 +192,11 @@ def sample_search_rows(
         item["mission"] = counts.mission_codes[item["mission"]]
         item["mass"] = format_mass(item["mass_ug"])
     return items
+
+
+def _page(filters: SampleFilters, sort: str, mass_index: bool, offset: int, limit: int):
+    rows = _sorted(filters, sort, mass_index).values_list(*_SEARCH_ROW.values())
+    return rows[offset : offset + limit]
 
 
 # The filters a page's compiled query takes as parameters. A text reaches the SQL transformed (a
@@ -223,8 +227,7 @@ def _page_query(
 
     def build(**values) -> QuerySet:
         filters = SampleFilters(has_publications=has_publications, **values)
-        rows = _sorted(filters, sort, mass_index).values_list(*_SEARCH_ROW.values())
-        return rows[offset : offset + limit]
+        return _page(filters, sort, mass_index, offset, limit)
 
     return FixedQuery(Sample, build, **{name: _PAGE_PARAMETERS[name] for name in given})
 
