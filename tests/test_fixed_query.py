@@ -40,6 +40,19 @@ def test_the_query_is_built_once_and_each_call_binds_its_own_values(two, django_
     assert "CE5C000" not in builds[0]
 
 
+def test_a_query_around_the_built_one_reads_from_it(two):
+    """`around` counts or groups the built query's rows, with the parameters still in place."""
+    query = FixedQuery(
+        Sample,
+        lambda least: Sample.objects.filter(mass_ug__gte=least).values("pk"),
+        "SELECT COUNT(*) FROM ({}) AS matches",
+        least=int,
+    )
+    assert query.rows(least=2 * GRAM) == [(2,)]
+    assert query.rows(least=3 * GRAM) == [(1,)]
+    assert query.rows(least=4 * GRAM) == [(0,)]
+
+
 def test_rows_come_back_as_the_orm_gives_them(two):
     """Booleans, decimals and aware datetimes, through the ORM's own converters (SQLite stores
     them as integers and text); a join's column too."""

@@ -18,13 +18,19 @@ from django.test.utils import CaptureQueriesContext
 from moonvault.catalog import selectors, text_index
 from moonvault.catalog.generator import CLASSIFICATIONS, generate
 from moonvault.catalog.models import Sample
-from moonvault.catalog.selectors import SampleFilters, sample_search, sample_search_counts
+from moonvault.catalog.selectors import (
+    SampleFilters,
+    sample_search,
+    sample_search_counts,
+    sample_search_rows,
+)
 from moonvault.catalog.text_index import (
     TABLE,
     sample_text_counted,
     sample_text_exact,
     sample_text_filter,
 )
+from moonvault.core.db import FixedQuery
 from tests.conftest import GRAM
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +117,34 @@ def test_the_index_finds_what_a_substring_test_finds(described, text, monkeypatc
     assert found(text) == plain(text)
     assert counted(text) == len(plain(text))
     assert walked(text, monkeypatch) == plain(text)
+
+
+@pytest.mark.parametrize("few", [0, 2_000])
+def test_text_searches_are_compiled_once_per_way_and_find_what_a_substring_test_finds(
+    described, monkeypatch, few
+):
+    """The text is a parameter of the compiled queries, as given: the database escapes it into
+    its pattern or phrase, so texts with wildcards, quotes or other scripts share them."""
+    monkeypatch.setattr(text_index, "FEW_MATCHES", few)
+    compiled = []
+    compile_ = FixedQuery._compile
+
+    def counted_compile(query, using):
+        compiled.append(query)
+        return compile_(query, using)
+
+    monkeypatch.setattr(FixedQuery, "_compile", counted_compile)
+    selectors._page_query.cache_clear()
+    selectors._counting_query.cache_clear()
+    # Each held by a sample or two: one way of finding them on each database and for each FEW.
+    for n, text in enumerate(["basalt", "50%", "e_r", '"vesicular"', "玄武岩", 'r" top']):
+        filters = SampleFilters(text=text)
+        counts = sample_search_counts(filters=filters)
+        rows = sample_search_rows(filters=filters, offset=0, limit=10, counts=counts)
+        assert {row["identifier"] for row in rows} == plain(text), text
+        assert (counts.total, counts.exact) == (len(plain(text)), True)
+        # The page, the count and the grouping of the facets, compiled for the first text only.
+        assert len(compiled) == 3, (n, text)
 
 
 def test_a_long_description_is_kept_found_and_counted(described, mission_a17):

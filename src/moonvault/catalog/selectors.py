@@ -1,5 +1,6 @@
 """Reads of the inventory, shared by pages, the API and commands."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
@@ -27,7 +28,11 @@ from moonvault.catalog.models import (
     StorageLocation,
     path_ids,
 )
-from moonvault.catalog.text_index import sample_text_counted, sample_text_filter
+from moonvault.catalog.text_index import (
+    sample_text_counted,
+    sample_text_filter,
+    sample_text_way,
+)
 from moonvault.core.db import FixedQuery
 from moonvault.core.errors import DomainError, NotFound
 from moonvault.core.units import format_mass
@@ -126,8 +131,10 @@ def sample_search(*, filters: SampleFilters, sort: str = "identifier") -> QueryS
     )
 
 
-def _sorted(filters: SampleFilters, sort: str, mass_index: bool) -> QuerySet[Sample]:
-    return _filtered(filters, mass_index=mass_index).order_by(*SORTS[sort])
+def _sorted(
+    filters: SampleFilters, sort: str, mass_index: bool, text_way: str | None = None
+) -> QuerySet[Sample]:
+    return _filtered(filters, mass_index=mass_index, text_way=text_way).order_by(*SORTS[sort])
 
 
 def _mass_index(filters: SampleFilters, sort: str) -> bool:
@@ -175,33 +182,26 @@ def sample_search_rows(
     _sort_checked(sort)
     if counts.exact and offset >= counts.total:
         return []
-    mass_index = _mass_index(filters, sort)
-    if filters.text.strip():
-        rows = _page(filters, sort, mass_index, offset, limit)
-    else:
-        values = {
-            name: value.strip() if isinstance(value, str) else value
-            for name in _PAGE_PARAMETERS
-            if (value := getattr(filters, name)) not in ("", None)
-        }
-        given = tuple(values)
-        query = _page_query(given, filters.has_publications, sort, mass_index, offset, limit)
-        rows = query.rows(**values)
-    items = [dict(zip(_SEARCH_ROW, row, strict=True)) for row in rows]
+    values = _given(filters)
+    text_way = sample_text_way(values["text"], counting=False) if "text" in values else None
+    query = _page_query(
+        tuple(values),
+        filters.has_publications,
+        text_way,
+        sort,
+        _mass_index(filters, sort),
+        offset,
+        limit,
+    )
+    items = [dict(zip(_SEARCH_ROW, row, strict=True)) for row in query.rows(**values)]
     for item in items:
         item["mission"] = counts.mission_codes[item["mission"]]
         item["mass"] = format_mass(item["mass_ug"])
     return items
 
 
-def _page(filters: SampleFilters, sort: str, mass_index: bool, offset: int, limit: int):
-    rows = _sorted(filters, sort, mass_index).values_list(*_SEARCH_ROW.values())
-    return rows[offset : offset + limit]
-
-
-# The filters a page's compiled query takes as parameters. A text reaches the SQL transformed (a
-# phrase, a pattern), so a search with one is compiled each time.
-_PAGE_PARAMETERS = {
+# The filters a search's compiled queries take as parameters, with their types.
+_PARAMETERS = {
     "q": str,
     "mission": str,
     "form": str,
@@ -209,27 +209,99 @@ _PAGE_PARAMETERS = {
     "state": str,
     "mass_min_ug": int,
     "mass_max_ug": int,
+    "text": str,
 }
 
 
-# A compiled page holds some 25 KiB (its query and compiler): 128 of them are about 3 MB a process.
+def _given(filters: SampleFilters, *, facets: bool = True) -> dict[str, str | int]:
+    """The filters given, as parameters of a search's compiled queries (`facets=False`: but
+    the four facet filters)."""
+    values = {}
+    for name in _PARAMETERS:
+        if facets or name not in DIMENSIONS:
+            value = getattr(filters, name)
+            value = value.strip() if isinstance(value, str) else value
+            if value not in ("", None):
+                values[name] = value
+    return values
+
+
+# Building and compiling a search's query cost several times its run in the database, so each
+# is compiled once per set of filters given and per way of taking them. A compiled query holds
+# some 25 KiB (its query and compiler): 128 of each kind are about 3 MB a process.
 @lru_cache(maxsize=128)
 def _page_query(
     given: tuple[str, ...],
     has_publications: bool,
+    text_way: str | None,
     sort: str,
     mass_index: bool,
     offset: int,
     limit: int,
 ) -> FixedQuery:
-    """A page of a search by the `given` filters, compiled once: building and compiling the
-    query cost several times its run in the database."""
+    """A page of a search by the `given` filters."""
 
     def build(**values) -> QuerySet:
         filters = SampleFilters(has_publications=has_publications, **values)
-        return _page(filters, sort, mass_index, offset, limit)
+        rows = _sorted(filters, sort, mass_index, text_way).values_list(*_SEARCH_ROW.values())
+        return rows[offset : offset + limit]
 
-    return FixedQuery(Sample, build, **{name: _PAGE_PARAMETERS[name] for name in given})
+    return FixedQuery(Sample, build, **{name: _PARAMETERS[name] for name in given})
+
+
+@lru_cache(maxsize=128)
+def _counting_query(
+    given: tuple[str, ...], has_publications: bool, text_way: str | None, around: str, limit: int
+) -> FixedQuery:
+    """The samples matching the `given` filters, up to `limit` of them, counted or grouped
+    (`around`)."""
+
+    def build(**values) -> QuerySet:
+        filters = SampleFilters(has_publications=has_publications, **values)
+        return _limited(_filtered(filters, counting=True, text_way=text_way), around, limit)
+
+    return FixedQuery(Sample, build, around, **{name: _PARAMETERS[name] for name in given})
+
+
+def _counting(filters: SampleFilters, *, facets: bool) -> Callable[[str], list[tuple]]:
+    """Runs the compiled count or grouping (its `around`) of the samples matching `filters`
+    (`facets=False`: but the four facet filters) up to COUNT_LIMIT + 1."""
+    values = _given(filters, facets=facets)
+    text_way = sample_text_way(values["text"], counting=True) if "text" in values else None
+    return lambda around: _counting_query(
+        tuple(values), filters.has_publications, text_way, around, COUNT_LIMIT + 1
+    ).rows(**values)
+
+
+def _counting_of(samples: QuerySet[Sample]) -> Callable[[str], list[tuple]]:
+    """Runs a count or grouping (its `around`) of `samples` up to COUNT_LIMIT + 1, compiled
+    for this call."""
+
+    def run(around: str) -> list[tuple]:
+        sql, params = _limited(samples, around, COUNT_LIMIT + 1).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(around.format(sql), params)
+            return cursor.fetchall()
+
+    return run
+
+
+# What the counts read from the samples matching a search, up to COUNT_LIMIT + 1 of them: the
+# database stops reading there (LIMIT inside, COUNT or GROUP BY outside).
+_COUNTED = "SELECT COUNT(*) FROM ({}) AS matches"
+_GROUPED = (
+    "SELECT mission_id, form, pool, state, COUNT(*) "
+    "FROM ({}) AS matches GROUP BY mission_id, form, pool, state"
+)
+
+
+def _limited(samples: QuerySet[Sample], around: str, limit: int) -> QuerySet:
+    if around == _GROUPED:
+        samples = samples.values(*FACET_COLUMNS)
+    elif not samples.query.combinator:
+        # Their ids alone, which an index holds; a union already has the columns it reads.
+        samples = samples.values("pk")
+    return samples.order_by()[:limit]
 
 
 # SQLite keeps no statistics on value ranges. Given a mass range it reads every sample in the
@@ -255,10 +327,12 @@ def _filtered(
     facets: bool = True,
     mass_index: bool = True,
     counting: bool = False,
+    text_way: str | None = None,
 ) -> QuerySet[Sample]:
     """The samples matching the filters; with `facets=False`, all but the four facet filters;
     with `mass_index=False`, a mass range that no index can serve; with `counting`, written to
-    be counted up to a limit rather than paged in a sort order."""
+    be counted up to a limit rather than paged in a sort order. `text_way` is how a text is
+    found (`sample_text_way`), decided here when not given."""
     qs = Sample.objects.all()
     if facets and filters.mission:
         # The mission's id as a scalar subquery rather than a join: the database then treats it
@@ -285,7 +359,10 @@ def _filtered(
         qs = qs.filter(pk__in=PublicationUse.objects.values("sample_id"))
     # Last: the counted form may combine two queries, which no filter can follow.
     if text := filters.text.strip():
-        qs = sample_text_counted(qs, text) if counting else qs.filter(sample_text_filter(text))
+        if counting:
+            qs = sample_text_counted(qs, text, text_way)
+        else:
+            qs = qs.filter(sample_text_filter(text, text_way))
     return qs
 
 
@@ -384,7 +461,7 @@ def _facet_rows(filters: SampleFilters) -> tuple[list[tuple] | None, str]:
     four facet filters; None when more than COUNT_LIMIT samples would have to be counted."""
     unweighed = replace(filters, mass_min_ug=None, mass_max_ug=None)
     if not _only_table_filters(unweighed):
-        return _grouped_up_to_limit(_filtered(filters, facets=False, counting=True)), "query"
+        return _grouped_up_to_limit(_counting(filters, facets=False)), "query"
     split = mass_split(filters.mass_min_ug, filters.mass_max_ug)
     rows = facet_table_rows(buckets=split.buckets) if split.buckets else []
     if not split.edges:
@@ -393,36 +470,27 @@ def _facet_rows(filters: SampleFilters) -> tuple[list[tuple] | None, str]:
     for low, high in split.edges:
         edges |= Q(mass_ug__gte=low) & (Q() if high is None else Q(mass_ug__lte=high))
     edge_rows = _grouped_up_to_limit(
-        _filtered(unweighed, facets=False, counting=True).filter(edges)
+        _counting_of(_filtered(unweighed, facets=False, counting=True).filter(edges))
     )
     if edge_rows is None:
         return None, "query"
     return rows + edge_rows, "table+query" if split.buckets else "query"
 
 
-def _grouped_up_to_limit(samples: QuerySet[Sample]) -> list[tuple] | None:
-    """Rows of (mission_id, form, pool, state, n); None when more than COUNT_LIMIT match.
+def _grouped_up_to_limit(counting: Callable[[str], list[tuple]]) -> list[tuple] | None:
+    """Rows of (mission_id, form, pool, state, n) of the samples `counting` reads (`_counting`,
+    `_counting_of`); None when more than COUNT_LIMIT match.
 
     The matches are counted before they are grouped: past the limit the grouping is not needed,
     and counting them costs a fraction of it (an identifier prefix shared by more than 5,000 of
     1,000,000 samples: 0.1 ms against 3 ms on SQLite).
     """
-    matches = _up_to_limit(samples)
+    [(matches,)] = counting(_COUNTED)
     if matches > COUNT_LIMIT:
         return None
     if not matches:
         return []
-    # LIMIT inside, GROUP BY outside: the database stops reading after COUNT_LIMIT + 1 matches.
-    sql, params = (
-        samples.order_by().values(*FACET_COLUMNS)[: COUNT_LIMIT + 1]
-    ).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT mission_id, form, pool, state, COUNT(*) "
-            f"FROM ({sql}) AS matches GROUP BY mission_id, form, pool, state",
-            params,
-        )
-        return cursor.fetchall()
+    return counting(_GROUPED)
 
 
 def _total_up_to_limit(filters: SampleFilters, selected: dict[str, object]) -> int:
@@ -430,12 +498,8 @@ def _total_up_to_limit(filters: SampleFilters, selected: dict[str, object]) -> i
     if "mission" in selected and selected["mission"] is None:
         # A mission code that names no mission matches nothing: counting would read every sample.
         return 0
-    return _up_to_limit(_filtered(filters, counting=True))
-
-
-def _up_to_limit(samples: QuerySet[Sample]) -> int:
-    """How many `samples` there are, counted up to COUNT_LIMIT + 1: the database stops there."""
-    return samples.order_by()[: COUNT_LIMIT + 1].count()
+    [(matches,)] = _counting(filters, facets=True)(_COUNTED)
+    return matches
 
 
 def _only_table_filters(filters: SampleFilters) -> bool:

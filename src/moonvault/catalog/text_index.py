@@ -14,10 +14,15 @@ On SQLite the index is used two ways, because a phrase query yields its samples 
   few; when there are many, walking the sort order and testing each sample's text reaches a
   page sooner than collecting and sorting every match (a seventh of 1,000,000 samples say
   "basalt": 0.3 s through the set, milliseconds by walking).
+
+Which of these ways a search takes (`sample_text_way`) depends on the database, on the text and,
+for a page on SQLite, on how many samples hold it; the text itself reaches the SQL as given, and
+the database makes the pattern or phrase of it, so that a search's query can be compiled once
+per way (`moonvault.core.db.FixedQuery`).
 """
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 
 from moonvault.catalog.facets import FACET_COLUMNS
@@ -31,12 +36,14 @@ INDEXED_MIN = 3
 # Up to this many matches a page takes them as a set; more, and it walks the sort order, which
 # reads at most about 50 / (matches / samples) samples for a page of 50.
 FEW_MATCHES = 2_000
-_MATCHES = f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s"
+# The text as one phrase: in double quotes, its own double quotes doubled.
+_PHRASE = """('"' || REPLACE(%s, '"', '""') || '"')"""
+_MATCHES = f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH {_PHRASE}"
 # Joins the fields in PostgreSQL's search_text (migration 0012). A text holding it could match
 # across two fields there, so such a text is compared with each field instead.
 SEPARATOR = "\x1f"
 # Qualified: the catalog's page joins each sample to its parent, another catalog_sample.
-_SEARCH_TEXT = f'"{Sample._meta.db_table}"."search_text" LIKE UPPER(%s)'
+_SEARCH_TEXT = f'"{Sample._meta.db_table}"."search_text" '
 # A B-tree entry holds at most 2,704 bytes, and a description has no length limit: the index of
 # (mission, state, form, pool) that includes the search text (migration 0013) holds the samples
 # whose text is at most this long; a second index lists the others. The conditions are written
@@ -46,60 +53,72 @@ _COVERED = f'octet_length("{Sample._meta.db_table}"."search_text") <= {COVERED_B
 _UNCOVERED = f'octet_length("{Sample._meta.db_table}"."search_text") > {COVERED_BYTES}'
 
 
-def _indexed(text: str) -> bool:
-    return connection.vendor == "sqlite" and len(text) >= INDEXED_MIN
+# The ways of finding a text (see the module's docstring).
+SEARCH_TEXT = "search text"
+FIELDS_CONTAIN = "fields contain"
+PHRASE = "phrase"
 
 
-def _phrase(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+def sample_text_way(text: str, *, counting: bool) -> str:
+    """How the samples containing `text` (stripped, not empty) are found, to count them or to
+    page through them."""
+    if connection.vendor == "postgresql":
+        return SEARCH_TEXT if SEPARATOR not in text else FIELDS_CONTAIN
+    if len(text) < INDEXED_MIN:
+        return FIELDS_CONTAIN
+    if counting:
+        return PHRASE
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({_MATCHES} LIMIT {FEW_MATCHES + 1})", [text])
+        (matches,) = cursor.fetchone()
+    return FIELDS_CONTAIN if matches > FEW_MATCHES else PHRASE
 
 
-def _contains(text: str) -> Q:
-    if connection.vendor == "postgresql" and SEPARATOR not in text:
-        pattern = f"%{connection.ops.prep_for_like_query(text)}%"
-        return Q(RawSQL(_SEARCH_TEXT, [pattern], output_field=BooleanField()))
+def _contains(text: str, way: str) -> Q:
+    if way == SEARCH_TEXT:
+        # The database escapes and upper-cases the text, as Django writes `icontains` with an
+        # expression; a constant, the pattern is folded before planning and the index serves it.
+        pattern = connection.pattern_ops["icontains"].format(connection.pattern_esc.format("%s"))
+        return Q(RawSQL(_SEARCH_TEXT + pattern, [text], output_field=BooleanField()))
     return (
-        Q(classification__icontains=text)
-        | Q(subtype__icontains=text)
-        | Q(description__icontains=text)
+        Q(classification__icontains=Value(text))
+        | Q(subtype__icontains=Value(text))
+        | Q(description__icontains=Value(text))
     )
 
 
-def sample_text_filter(text: str) -> Q:
-    """The samples whose describing fields contain `text` (stripped, not empty), for a page."""
-    if not _indexed(text):
-        return _contains(text)
-    phrase = _phrase(text)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({_MATCHES} LIMIT {FEW_MATCHES + 1})", [phrase])
-        (matches,) = cursor.fetchone()
-    if matches > FEW_MATCHES:
-        return _contains(text)
-    return Q(pk__in=RawSQL(_MATCHES, [phrase]))
+def sample_text_filter(text: str, way: str | None = None) -> Q:
+    """The samples whose describing fields contain `text` (stripped, not empty), for a page;
+    `way` is `sample_text_way`'s for a page, found when not given."""
+    way = way or sample_text_way(text, counting=False)
+    if way == PHRASE:
+        return Q(pk__in=RawSQL(_MATCHES, [text]))
+    return _contains(text, way)
 
 
 def _covered(covered: bool) -> Q:
     return Q(RawSQL(_COVERED if covered else _UNCOVERED, [], output_field=BooleanField()))
 
 
-def sample_text_counted(samples: QuerySet, text: str) -> QuerySet:
+def sample_text_counted(samples: QuerySet, text: str, way: str | None = None) -> QuerySet:
     """`samples` narrowed to those containing `text`, for counting up to a limit (no filter may
-    follow). On SQLite the phrase's matches drive the query, one sample looked up by id per
-    match. On PostgreSQL, as rows of FACET_COLUMNS: the samples whose search text the covering
-    index holds are read from it alone, without the table, and those with a longer text
-    through their own index."""
-    if connection.vendor == "postgresql" and SEPARATOR not in text:
+    follow); `way` is `sample_text_way`'s for counting, found when not given. On SQLite the
+    phrase's matches drive the query, one sample looked up by id per match. On PostgreSQL, as
+    rows of FACET_COLUMNS: the samples whose search text the covering index holds are read from
+    it alone, without the table, and those with a longer text through their own index."""
+    way = way or sample_text_way(text, counting=True)
+    if way == SEARCH_TEXT:
         # Unordered, and only the columns the covering index holds: each part of a union keeps
         # the order and the columns it is given, and would sort or read the table for them.
-        matching = samples.filter(_contains(text)).order_by().values(*FACET_COLUMNS)
+        matching = samples.filter(_contains(text, way)).order_by().values(*FACET_COLUMNS)
         return matching.filter(_covered(True)).union(matching.filter(_covered(False)), all=True)
-    if not _indexed(text):
-        return samples.filter(_contains(text))
+    if way == FIELDS_CONTAIN:
+        return samples.filter(_contains(text, way))
     sample_table = samples.model._meta.db_table
     return samples.extra(
         tables=[TABLE],
-        where=[f"{TABLE} MATCH %s", f"{TABLE}.rowid = {sample_table}.id"],
-        params=[_phrase(text)],
+        where=[f"{TABLE} MATCH {_PHRASE}", f"{TABLE}.rowid = {sample_table}.id"],
+        params=[text],
     )
 
 

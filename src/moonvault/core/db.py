@@ -68,12 +68,21 @@ class FixedQuery:
     whose places among the compiled parameters receive the real values on each call; so each
     parameter must reach the SQL as given (one that arrives transformed is refused). The read
     goes where the router sends the model's reads, and the ORM's converters are kept, so rows
-    come back as the queryset's own would (aware datetimes on SQLite, for one).
+    come back as the queryset's own would (aware datetimes on SQLite, for one). `around`, SQL
+    with `{}` where the queryset's goes, reads from it rather than the queryset itself (a count
+    or a grouping of the rows, whose columns are then its own).
     """
 
-    def __init__(self, model: type[models.Model], build: Callable[..., QuerySet], **parameters):
+    def __init__(
+        self,
+        model: type[models.Model],
+        build: Callable[..., QuerySet],
+        around: str = "",
+        **parameters,
+    ):
         self.model = model
         self.build = build
+        self.around = around
         self.parameters: dict[str, type] = parameters
         self.compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -109,8 +118,11 @@ class FixedQuery:
         missing = set(stand_ins) - {slot for slot in slots if isinstance(slot, _Slot)}
         if missing:
             raise ValueError(f"{', '.join(sorted(missing))}: not found in the query")
-        columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
-        compiled = (compiler, sql, slots, compiler.get_converters(columns))
+        if self.around:
+            compiled = (compiler, self.around.format(sql), slots, {})
+        else:
+            columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
+            compiled = (compiler, sql, slots, compiler.get_converters(columns))
         self.compiled[using] = compiled
         return compiled
 
