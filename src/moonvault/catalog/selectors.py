@@ -403,9 +403,7 @@ def sample_search_counts(*, filters: SampleFilters) -> SampleCounts:
     filters (the four facet filters left to Python) counts them, up to COUNT_LIMIT.
     """
     filters.validate()
-    with connection.cursor() as cursor:
-        cursor.execute(_MISSIONS)
-        missions = cursor.fetchall()
+    missions = _missions()
     selected = {
         name: getattr(filters, name) for name in ("form", "pool", "state") if getattr(filters, name)
     }
@@ -504,6 +502,17 @@ def _total_up_to_limit(filters: SampleFilters, selected: dict[str, object]) -> i
 
 def _only_table_filters(filters: SampleFilters) -> bool:
     return not (filters.q.strip() or filters.text.strip() or filters.has_publications)
+
+
+def _missions() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(_MISSIONS)
+        return cursor.fetchall()
+
+
+def mission_choices() -> list[tuple[str, str]]:
+    """Every mission's code and name (in the active language), in landing order."""
+    return [(code, _mission_label(*names)) for _id, code, *names in _missions()]
 
 
 def _mission_label(name: str, name_zh: str) -> str:

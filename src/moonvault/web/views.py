@@ -115,7 +115,12 @@ def catalog(request):
             "field_errors": [(name, errors.get(name, "")) for name in FILTER_PARAMS],
             "other_errors": [m for f, m in errors.items() if f not in FILTER_PARAMS],
             "params": params.urlencode(),
-            "missions": selectors.mission_list(),
+            # The search read the missions for their facet already.
+            "missions": (
+                [(o.value, o.label) for o in result.counts.facets["mission"]]
+                if result
+                else selectors.mission_choices()
+            ),
             "forms": Form.choices,
             "pools": Pool.choices,
             "states": State.choices,
