@@ -1,6 +1,7 @@
 """Shared fixtures: a small inventory and users with each role."""
 
 import importlib
+from functools import partial
 
 import pytest
 from django.conf import settings
@@ -11,9 +12,11 @@ from django.utils import translation
 from moonvault.accounts.models import Role
 from moonvault.accounts.services import institution_create, person_create
 from moonvault.audit.models import AuditEntry
+from moonvault.catalog.generator import generate
 from moonvault.catalog.models import Form, IdConvention, Mission, Pool, StorageLocation
 from moonvault.catalog.services import NewSample, sample_receive
 from moonvault.custody.models import CustodyEvent
+from moonvault.loans.generator import programme_generate
 
 GRAM = 1_000_000
 APPEND_ONLY = [
@@ -187,3 +190,27 @@ def round_people(db):
         )
     ]
     return committee, applicants, reviewers
+
+
+# The size of the generated programme: eight rounds of some 43 proposals, one in each status.
+GENERATED_PROPOSALS = 300
+GENERATED_INSTITUTIONS = 30
+
+
+@pytest.fixture
+def generated_programme(db):
+    """A generated inventory of 3,000 samples with a programme on it (seed 4: its chair is
+    gen4-chair-000001, its curator gen4-curator-000001); the programme's report."""
+    report = generate(
+        samples=3_000,
+        seed=4,
+        events_per_sample=3,
+        batch_events=4_000,
+        then=partial(
+            programme_generate,
+            seed=4,
+            proposals=GENERATED_PROPOSALS,
+            institutions=GENERATED_INSTITUTIONS,
+        ),
+    )
+    return report.then

@@ -8,6 +8,7 @@ and written one batch at a time, so memory stays bounded whatever the size.
 """
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -87,6 +88,8 @@ class GenerateReport:
     samples: int = 0
     events: int = 0
     missions: int = 0
+    # What `then` returned (loans.generator's programme).
+    then: object = None
 
 
 def _locations() -> list[int]:
@@ -131,13 +134,16 @@ def generate(
     events_per_sample: int = 10,
     batch_events: int = 50_000,
     progress=None,
+    then: Callable[..., object] | None = None,
 ) -> GenerateReport:
     """Append about `samples` samples and `samples * events_per_sample` events.
 
     Everything goes in one transaction, written every `batch_events` events so that memory stays
     bounded; an interrupted run adds nothing. When the run at least doubles the inventory, the
     writer drops the secondary indexes (and on PostgreSQL the foreign keys) of samples and events
-    and builds them again in one pass each.
+    and builds them again in one pass each. `then`, when given, is called in that transaction
+    once the samples are written, with the ledger writer, the random generator and the ledger's
+    clock (`then(writer=…, rng=…, clock=…)`), to add what builds on the samples.
     """
     rng = random.Random(seed)
     missions = _missions()
@@ -162,6 +168,8 @@ def generate(
                 writer.flush()
                 if progress:
                     progress(report.samples, writer.total_events)
+        if then is not None:
+            report.then = then(writer=writer, rng=rng, clock=lambda: tick(rng, clock))
         writer.close()
     except BaseException:
         writer.abort()
@@ -193,7 +201,7 @@ def _refresh_statistics() -> None:
 _STEPS = [timedelta(seconds=n) for n in range(1, 121)]
 
 
-def _tick(rng, clock) -> datetime:
+def tick(rng, clock) -> datetime:
     clock[0] += _STEPS[int(rng.random() * 120)]
     return clock[0]
 
@@ -215,7 +223,7 @@ def _grow_tree(rng, writer, mission, seed, tree_no, size, locations, clock) -> l
         pool=rng.choice(POOLS),
         location=rng.choice(locations),
         parent=None,
-        created=_tick(rng, clock),
+        created=tick(rng, clock),
     )
     root.born_mass = root.mass
     nodes = [root]
@@ -284,7 +292,7 @@ def _write_tree(
         data=_creation(root, mission),
     )
     for parent, children, loss in root.extra:
-        when = _tick(rng, clock)
+        when = tick(rng, clock)
         taken = sum(c.born_mass for c in children) + loss
         op = writer.new_operation()
         masses[parent.id] -= taken
@@ -398,7 +406,7 @@ def _life(rng, writer, node, masses, locations, events_per_sample, clock) -> Non
 def _fate(rng, writer, node, masses, clock) -> None:
     """Perhaps one way out of storage: consumed, lent, displayed, lost or allocated."""
     fate = rng.random()
-    when = _tick(rng, clock)
+    when = tick(rng, clock)
     op = writer.new_operation()
     if fate < 0.08 and node.mass:
         used = node.mass if rng.random() < 0.5 else rng.randint(1, node.mass)

@@ -297,6 +297,12 @@ class BulkLedger:
         self._copying = threading.Thread(target=copy, name="bulk-copy", daemon=True)
         self._copying.start()
 
+    def written(self) -> None:
+        """Flush, and wait until the rows are in the database: reads inside the transaction
+        then see them."""
+        self.flush()
+        self._copied()
+
     def _copied(self) -> None:
         """Wait for the COPY thread; its error, if any, is raised here."""
         if (error := self._copy_join()) is not None:
