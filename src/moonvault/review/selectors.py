@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.auth.models import User
+from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
 from moonvault.accounts.models import Role
@@ -56,8 +57,38 @@ def with_member(user) -> Q:
     return found
 
 
-def automatic_conflicts(*, reviewer, proposal: Proposal, today: date | None = None) -> list[str]:
-    """The reasons, if any, why `reviewer` must not review `proposal`."""
+def coauthors_of(reviewer_ids) -> dict[int, dict[int, int]]:
+    """Per reviewer id: the users they share a publication with, and the latest year of one.
+
+    Read once for a whole panel, so that testing every pair of proposal and reviewer for a
+    conflict costs no query per pair.
+    """
+    theirs = list(
+        Authorship.objects.filter(user_id__in=reviewer_ids).values_list("publication_id", "user_id")
+    )
+    authors: dict[int, list[tuple[int, int]]] = {}
+    for publication, user, year in Authorship.objects.filter(
+        publication_id__in={publication for publication, _user in theirs}, user__isnull=False
+    ).values_list("publication_id", "user_id", "publication__year"):
+        authors.setdefault(publication, []).append((user, year))
+    found: dict[int, dict[int, int]] = {reviewer: {} for reviewer in reviewer_ids}
+    for publication, reviewer in theirs:
+        latest = found[reviewer]
+        for user, year in authors.get(publication, []):
+            if user != reviewer and year > latest.get(user, year - 1):
+                latest[user] = year
+    return found
+
+
+def automatic_conflicts(
+    *,
+    reviewer,
+    proposal: Proposal,
+    today: date | None = None,
+    coauthors: dict[int, int] | None = None,
+) -> list[str]:
+    """The reasons, if any, why `reviewer` must not review `proposal`. `coauthors` is the
+    reviewer's entry of `coauthors_of`, read here when not given."""
     call = proposal.call
     team = _team_of(proposal)
     person = getattr(reviewer, "person", None)
@@ -72,13 +103,10 @@ def automatic_conflicts(*, reviewer, proposal: Proposal, today: date | None = No
         reasons.append("shares an institution with the team")
     team_users = {m["user_id"] for m in team if m["user_id"]} - {reviewer.pk}
     if team_users:
+        if coauthors is None:
+            coauthors = coauthors_of([reviewer.pk])[reviewer.pk]
         since = (today or date.today()).year - call.coauthor_window_years
-        shared = Authorship.objects.filter(
-            user__in=team_users,
-            publication__year__gte=since,
-            publication__authors__user=reviewer,
-        ).exists()
-        if shared:
+        if any(coauthors.get(user, since - 1) >= since for user in team_users):
             reasons.append(
                 f"co-authored a publication with the team within {call.coauthor_window_years} years"
             )
@@ -104,6 +132,12 @@ def proposal_team_view(*, reviewer, proposal_id: int) -> TeamView:
     proposal = panel_proposal(reviewer, proposal_id)
     if is_conflicted(reviewer=reviewer, proposal=proposal):
         raise NotFound(f"proposal {proposal_id} does not exist", field="proposal")
+    return team_view(proposal)
+
+
+def team_view(proposal: Proposal) -> TeamView:
+    """The title and team of a proposal the reviewer may see (`proposal_team_view`,
+    `declarations_due`)."""
     team = [(proposal.pi.get_full_name() or proposal.pi.get_username(), "", "PI")]
     team += [(m.name, m.institution_name, m.country) for m in proposal.team.all()]
     return TeamView(proposal.pk, proposal.title, team)
@@ -163,13 +197,14 @@ def reviewer_assignments(*, reviewer, review: str = "", q: str = "") -> QuerySet
         assignments = assignments.filter(
             Q(proposal__title__icontains=q) | Q(proposal__call__title__icontains=q)
         )
-    return assignments.select_related("proposal__call").order_by(
+    return assignments.select_related("proposal__call", "review").order_by(
         "proposal__call__review_due", "proposal_id"
     )
 
 
-def declarations_due(*, reviewer) -> QuerySet[Proposal]:
-    """Proposals of the reviewer's panels that await a conflict declaration."""
+def declarations_due(*, reviewer) -> list[Proposal]:
+    """Proposals of the reviewer's panels that await a conflict declaration, by round and in
+    the order they were made, with their teams."""
     due = (
         Proposal.objects.filter(
             call__panel=reviewer, status__in=[ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW]
@@ -177,11 +212,17 @@ def declarations_due(*, reviewer) -> QuerySet[Proposal]:
         .exclude(declarations__reviewer=reviewer)
         .exclude(Q(pi=reviewer) | Q(team__user=reviewer))
         .select_related("call", "pi__person__institution")
+        .prefetch_related("team")
         .distinct()
+        .order_by("call_id", "id")
     )
     # An automatic conflict needs no declaration, and the reviewer must not even see the title.
-    conflicted = [p.pk for p in due if automatic_conflicts(reviewer=reviewer, proposal=p)]
-    return due.exclude(pk__in=conflicted)
+    coauthors = coauthors_of([reviewer.pk])[reviewer.pk]
+    return [
+        p
+        for p in due
+        if not automatic_conflicts(reviewer=reviewer, proposal=p, coauthors=coauthors)
+    ]
 
 
 @dataclass(frozen=True)
@@ -313,22 +354,31 @@ class MatrixRow:
 class AssignmentMatrix:
     reviewers: list[tuple[User, int]]
     rows: list[MatrixRow]
+    # The proposals of `rows` among all those under review.
+    page: Page
 
 
-def assignment_matrix(*, call: Call) -> AssignmentMatrix:
-    """Proposals under review × panel reviewers: who is assigned, who is conflicted and why.
+# Proposals per page of the matrix: each row holds a cell per panel member.
+MATRIX_PAGE = 20
+
+
+def assignment_matrix(*, call: Call, number: str | int | None = 1) -> AssignmentMatrix:
+    """Proposals under review × panel reviewers, a page (`number`) of proposals at a time: who
+    is assigned, who is conflicted and why; the loads count every proposal of the call.
 
     Per proposal: how many panel reviewers are free of conflicts, and how many of those can still
     count (assigned already, or with room under the load cap); fewer than needed means the
     proposal cannot be covered.
     """
     reviewers = list(call.panel.select_related("person__institution").order_by("username"))
-    proposals = list(
+    page = Paginator(
         call.proposals.filter(status=ProposalStatus.UNDER_REVIEW)
         .select_related("pi__person__institution", "call")
         .prefetch_related("team")
-        .order_by("id")
-    )
+        .order_by("id"),
+        MATRIX_PAGE,
+    ).get_page(number)
+    coauthors = coauthors_of([r.pk for r in reviewers])
     assignments = {
         (a.proposal_id, a.reviewer_id): a
         for a in Assignment.objects.filter(proposal__call=call).select_related("review")
@@ -343,7 +393,7 @@ def assignment_matrix(*, call: Call) -> AssignmentMatrix:
     }
     k = call.reviewers_per_proposal
     rows = []
-    for proposal in proposals:
+    for proposal in page:
         cells = []
         for reviewer in reviewers:
             assignment = assignments.get((proposal.pk, reviewer.pk))
@@ -352,7 +402,9 @@ def assignment_matrix(*, call: Call) -> AssignmentMatrix:
                     reviewer=reviewer,
                     assignment_id=assignment.pk if assignment else None,
                     reviewed=bool(assignment and hasattr(assignment, "review")),
-                    automatic_conflicts=automatic_conflicts(reviewer=reviewer, proposal=proposal),
+                    automatic_conflicts=automatic_conflicts(
+                        reviewer=reviewer, proposal=proposal, coauthors=coauthors[reviewer.pk]
+                    ),
                     declared_conflict=declared.get((proposal.pk, reviewer.pk)),
                 )
             )
@@ -362,4 +414,4 @@ def assignment_matrix(*, call: Call) -> AssignmentMatrix:
         )
         assigned = sum(1 for c in cells if c.assignment_id)
         rows.append(MatrixRow(proposal, cells, assigned, len(free), reachable, k))
-    return AssignmentMatrix([(r, load[r.pk]) for r in reviewers], rows)
+    return AssignmentMatrix([(r, load[r.pk]) for r in reviewers], rows, page)

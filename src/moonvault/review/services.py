@@ -16,6 +16,7 @@ from moonvault.core.units import check_count
 from moonvault.review.models import SCORE_RANGE, Assignment, ConflictDeclaration, RankEntry, Review
 from moonvault.review.selectors import (
     automatic_conflicts,
+    coauthors_of,
     is_conflicted,
     panel_proposal,
     ranking_figures,
@@ -300,6 +301,7 @@ def assignment_run(*, actor, call_id: int, fairness: bool = False) -> list[Assig
         .prefetch_related("team", "methods")
     )
     reviewers = list(call.panel.select_related("person__institution"))
+    coauthors = coauthors_of([r.pk for r in reviewers])
     existing = list(Assignment.objects.filter(proposal__call=call))
     declared = set(
         ConflictDeclaration.objects.filter(proposal__call=call, conflicted=True).values_list(
@@ -312,7 +314,7 @@ def assignment_run(*, actor, call_id: int, fairness: bool = False) -> list[Assig
         for reviewer in reviewers:
             pair = (str(proposal.pk), str(reviewer.pk))
             if (proposal.pk, reviewer.pk) in declared or automatic_conflicts(
-                reviewer=reviewer, proposal=proposal
+                reviewer=reviewer, proposal=proposal, coauthors=coauthors[reviewer.pk]
             ):
                 conflicts.add(pair)
                 continue

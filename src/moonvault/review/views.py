@@ -4,6 +4,8 @@ from functools import partial
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,20 +25,18 @@ from moonvault.review.forms import (
     RankingForm,
     ReviewForm,
 )
-from moonvault.web.listing import listing
+from moonvault.web.listing import Listing, listing, paged
 
 
 @role_required(Role.REVIEWER)
 def my_reviews(request):
-    due = [
-        selectors.proposal_team_view(reviewer=request.user, proposal_id=p.pk)
-        for p in selectors.declarations_due(reviewer=request.user)
-    ]
+    due = paged(request, selectors.declarations_due(reviewer=request.user), param="due_page")
     return page(
         request,
         "review/my_reviews.html",
         {
-            "declarations": due,
+            "due": due,
+            "declarations": [selectors.team_view(p) for p in due.page],
             "listing": listing(
                 request,
                 AssignmentFilter,
@@ -100,9 +100,12 @@ def review(request, proposal_id: int):
 
 
 def _assignments(request, call, *, status: int = 200, errors=()):
+    # A change posted from a page of the matrix names that page, to show it again.
+    matrix = selectors.assignment_matrix(call=call, number=request.GET.get("page"))
     context = {
         "call": call,
-        "matrix": selectors.assignment_matrix(call=call),
+        "matrix": matrix,
+        "pages": Listing(form=None, page=matrix.page, params=""),
         "errors": errors,
         "in_review": call.status == CallStatus.REVIEW,
     }
@@ -131,7 +134,10 @@ def _change_assignment(request, call_id: int, form, change):
         return _assignments(request, call, status=FORM_ERROR_STATUS, errors=errors)
     if request.htmx:
         return _assignments(request, call)
-    return redirect("review:assignments", call_id=call.pk)
+    shown = reverse("review:assignments", args=[call.pk])
+    if number := request.GET.get("page"):
+        shown += "?" + urlencode({"page": number})
+    return redirect(shown)
 
 
 @require_POST

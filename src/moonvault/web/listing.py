@@ -44,20 +44,30 @@ def with_all(choices) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Listing:
-    form: ListFilter
+    form: ListFilter | None
     page: Page
-    # The current filters as a query string, for the pager's links.
+    # The rest of the query string, for the pager's links.
     params: str
+    # The query parameter giving the page number.
+    param: str = "page"
 
     @property
     def filtered(self) -> bool:
-        return bool(self.form.filters())
+        return bool(self.form and self.form.filters())
 
 
 def listing(request, form_class: type[ListFilter], rows, *, size: int = PAGE_SIZE) -> Listing:
     """Filter and page a list: `rows(**filters)` returns the rows, a queryset or a list."""
     form = form_class(request.GET or None)
-    page = Paginator(rows(**form.filters()), size).get_page(request.GET.get("page"))
+    return paged(request, rows(**form.filters()), size=size, form=form)
+
+
+def paged(
+    request, rows, *, param: str = "page", size: int = PAGE_SIZE, form: ListFilter | None = None
+) -> Listing:
+    """Page `rows` by the query parameter `param`: a second list on a page takes its own, and
+    each pager keeps the other's place."""
+    page = Paginator(rows, size).get_page(request.GET.get(param))
     params = request.GET.copy()
-    params.pop("page", None)
-    return Listing(form=form, page=page, params=params.urlencode())
+    params.pop(param, None)
+    return Listing(form=form, page=page, params=params.urlencode(), param=param)
