@@ -5,6 +5,7 @@ from datetime import date
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from moonvault.accounts.models import Person, Role
 from moonvault.catalog.models import State
@@ -52,9 +53,16 @@ def loans_holding(loan_ids=None) -> set[int]:
 
 def compliance_list(*, today: date) -> list[tuple[Obligation | None, bool, Loan]]:
     """Every open loan with its next obligation, overdue loans first."""
+    holding = LoanItem.objects.filter(loan=OuterRef("pk"), sample__state__in=HELD_STATES)
+    loans = (
+        Loan.objects.exclude(status=Loan.Status.CLOSED)
+        .select_related("pi", "institution")
+        .annotate(holds_samples=Exists(holding))
+    )
     rows = []
-    for loan in Loan.objects.exclude(status=Loan.Status.CLOSED).select_related("pi", "institution"):
-        obligations = loan_obligations(loan)
+    for loan in loans:
+        # Answered by the one query above; left to loan_obligations, it is a query per loan.
+        obligations = loan_obligations(loan, held=loan.holds_samples)
         nxt = obligations[0] if obligations else None
         rows.append((nxt, bool(nxt and nxt.due < today), loan))
     rows.sort(key=lambda r: (not r[1], r[0].due if r[0] else date.max, r[2].number))
