@@ -70,3 +70,15 @@ def test_the_number_of_queries_does_not_grow_with_the_loans(
     with django_assert_num_queries(queries):
         few = curator_client.get("/loans/")
     assert len(few.context["rows"]) == 2
+
+
+def test_the_loans_are_shown_a_page_at_a_time_in_their_order(curator_client, monkeypatch):
+    monkeypatch.setattr("moonvault.web.listing.PAGE_SIZE", 10)
+    everything = [loan.number for _, _, loan in compliance_list(today=timezone.localdate())]
+    assert len(everything) > 20
+    shown = []
+    for number in range(1, 5):
+        response = curator_client.get("/loans/", {"page": number})
+        shown += [loan.number for _, _, loan in response.context["rows"]]
+    assert shown == everything[:40]
+    assert 'page=2" rel="next"' in curator_client.get("/loans/").content.decode()

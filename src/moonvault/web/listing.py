@@ -56,18 +56,18 @@ class Listing:
         return bool(self.form and self.form.filters())
 
 
-def listing(request, form_class: type[ListFilter], rows, *, size: int = PAGE_SIZE) -> Listing:
+def listing(request, form_class: type[ListFilter], rows, *, size: int | None = None) -> Listing:
     """Filter and page a list: `rows(**filters)` returns the rows, a queryset or a list."""
     form = form_class(request.GET or None)
     return paged(request, rows(**form.filters()), size=size, form=form)
 
 
 def paged(
-    request, rows, *, param: str = "page", size: int = PAGE_SIZE, form: ListFilter | None = None
+    request, rows, *, param: str = "page", size: int | None = None, form: ListFilter | None = None
 ) -> Listing:
-    """Page `rows` by the query parameter `param`: a second list on a page takes its own, and
-    each pager keeps the other's place."""
-    page = Paginator(rows, size).get_page(request.GET.get(param))
+    """Page `rows` by the query parameter `param`, `size` (else PAGE_SIZE) a page: a second
+    list on a page takes its own parameter, and each pager keeps the other's place."""
+    page = Paginator(rows, size or PAGE_SIZE).get_page(request.GET.get(param))
     params = request.GET.copy()
     params.pop(param, None)
     return Listing(form=form, page=page, params=params.urlencode(), param=param)

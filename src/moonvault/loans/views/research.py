@@ -28,15 +28,16 @@ from moonvault.loans.views.access import (
     show_on_form,
     signed_in,
 )
-from moonvault.web.listing import listing
+from moonvault.web.listing import listing, paged
 
 STARTED = {Loan.Status.ACTIVE, Loan.Status.RETURNING, Loan.Status.RETURNED}
 
 
 @role_required(Role.CURATOR)
 def compliance(request):
-    rows = obligations.compliance_list(today=timezone.localdate())
-    return page(request, "loans/compliance.html", {"rows": rows})
+    # Sorted whole (overdue first, then by the next due date), then shown a page at a time.
+    shown = paged(request, obligations.compliance_list(today=timezone.localdate()))
+    return page(request, "loans/compliance.html", {"listing": shown, "rows": shown.page})
 
 
 @role_required(Role.APPLICANT)
