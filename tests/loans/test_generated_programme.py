@@ -17,6 +17,7 @@ from moonvault.custody.verification import custody_verify
 from moonvault.loans.generator import LOAN_CYCLE
 from moonvault.loans.models import Loan, LoanItem, Shipment
 from moonvault.review.models import Assignment, ConflictDeclaration, RankEntry, Review
+from moonvault.web.selectors import released_by_mission
 from tests.conftest import GENERATED_INSTITUTIONS as INSTITUTIONS
 from tests.conftest import GENERATED_PROPOSALS as PROPOSALS
 
@@ -53,6 +54,14 @@ def test_each_loan_lends_samples_in_the_state_its_status_means(generated_program
         assert item.sample.pool == "research"
         assert item.lent_mass_ug == item.sample.mass_ug
     assert not LoanItem.objects.values("sample").annotate(n=Count("id")).filter(n__gt=1)
+    # Each sample lent was set aside for the proposal's item, and the dashboard counts it.
+    for item in LoanItem.objects.select_related("loan", "sample__allocation__item"):
+        allocation = item.sample.allocation
+        assert allocation.item.proposal_id == item.loan.proposal_id
+        assert allocation.mass_ug == item.lent_mass_ug
+        assert allocation.source_id == (item.sample.parent_id or item.sample_id)
+    released = sum(row["mass_ug"] for row in released_by_mission().rows)
+    assert released == sum(LoanItem.objects.values_list("lent_mass_ug", flat=True))
     for loan in Loan.objects.prefetch_related("shipments"):
         directions = sorted((s.direction, s.status) for s in loan.shipments.all())
         expected = {

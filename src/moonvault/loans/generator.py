@@ -1,13 +1,14 @@
 """A generated sharing programme on a generated inventory, for benchmarks and scale tests.
 
 Institutions, their people (applicants, reviewers, a committee chair and a curator), allocation
-rounds in every status, proposals in every status with their requested items, screening, conflict
-declarations, reviewer assignments, reviews, ranking and decisions, and research loans in every
-status with their items and shipments. Loans lend the generated samples their custody history
-already sends out: allocated samples wait for an agreement or its signature, samples in transit
-are on a shipped loan, samples on loan are on an active loan or one whose remnants are packed to
-come back. Returned and closed loans lend stored samples, and their history is appended to the
-ledger (shipped, received by the borrower, shipped back, returned), so `moonvault verify` passes.
+rounds in every status, proposals in every status with their requested items, screening,
+conflict declarations, reviewer assignments, reviews, ranking and decisions, and research loans
+in every status with their items, the allocations that set their samples aside, and their
+shipments. Loans lend the generated samples their custody history already sends out: allocated
+samples wait for an agreement or its signature, samples in transit are on a shipped loan, samples
+on loan are on an active loan or one whose remnants are packed to come back. Returned and closed
+loans lend stored samples, and their history is appended to the ledger (shipped, received by the
+borrower, shipped back, returned), so `moonvault verify` passes.
 
 Rows go in with `bulk_create`, one round at a time, and the samples to lend are read in
 batches, so memory stays bounded whatever the size; everything runs inside
@@ -21,6 +22,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
@@ -28,6 +30,7 @@ from django.utils import timezone
 
 from moonvault.accounts.models import Institution, Person, Role
 from moonvault.accounts.services import role_groups_ensure
+from moonvault.allocation.models import Allocation
 from moonvault.calls.models import (
     Call,
     CallStatus,
@@ -163,7 +166,7 @@ def programme_generate(
     # Every round but the draft receives proposals, as evenly as they divide.
     size, extra = divmod(proposals, rounds - 1)
     today = timezone.now()
-    lending = _Lending(writer, rng, clock, seed, people.curator)
+    lending = _Lending(writer, rng, clock, seed, people)
     for number, status in enumerate(statuses):
         count = 0 if status == CallStatus.DRAFT else size + (number < extra)
         days = DEADLINE_DAYS.get(status, DEADLINE_DAYS[CallStatus.DECIDED])
@@ -267,7 +270,7 @@ def _call(rng, seed, number, status, due, count, people: _People, missions) -> C
 
 def _proposals(rng, call: Call, count: int, due, people: _People, report) -> list[tuple]:
     """The round's proposals (at most PROPOSALS_PER_ROUND) and everything about them; returns
-    the approved ones as (proposal, PI, PI's institution), for loans."""
+    the approved ones as (proposal, PI, PI's institution, requested item), for loans."""
     if not count:
         return []
     panel = list(call.panel.values_list("id", "person__institution_id"))
@@ -336,7 +339,11 @@ def _proposals(rng, call: Call, count: int, due, people: _People, report) -> lis
     _ranks(call, _reviews(rng, call, reviewed, panel, people, report), people)
     approved = _decisions(made, items, people)
     report.proposals += len(made)
-    return [(p, p.pi_id, institution_of[p.pk]) for p in made if p.pk in approved]
+    return [
+        (p, p.pi_id, institution_of[p.pk], item)
+        for p, item in zip(made, items, strict=True)
+        if p.pk in approved
+    ]
 
 
 def _reviews(rng, call, reviewed, panel, people: _People, report) -> dict[int, float]:
@@ -431,13 +438,22 @@ def _decisions(made, items, people: _People) -> set[int]:
     return approved
 
 
+class _Portion(NamedTuple):
+    """A sample to lend."""
+
+    id: int
+    mass: int
+    location: int | None
+    parent: int | None
+
+
 class _Lending:
     """Loans to approved proposals, each lending one to three research-pool samples in the state
     its status needs, taken in id order; a status whose samples have run out is skipped."""
 
-    def __init__(self, writer: BulkLedger, rng, clock, seed: int, curator: User):
+    def __init__(self, writer: BulkLedger, rng, clock, seed: int, people: _People):
         self.writer, self.rng, self.clock = writer, rng, clock
-        self.seed, self.curator = seed, curator
+        self.seed, self.curator, self.chair = seed, people.curator, people.chair
         self.cycle = itertools.cycle(LOAN_CYCLE)
         self.waiting: dict[str, list[tuple]] = {state: [] for _status, state in LOAN_CYCLE}
         self.after = dict.fromkeys(self.waiting, 0)  # the last sample id read, by state
@@ -447,8 +463,8 @@ class _Lending:
     def lend(self, approved: list[tuple], due: datetime) -> None:
         """Loans to a round's `approved` proposals (PROPOSALS_PER_ROUND at most), with their
         items, shipments and, for those back, the custody events."""
-        lent = []
-        for proposal, pi, institution in approved:
+        lent, allocations = [], []
+        for proposal, pi, institution, item in approved:
             for _ in range(len(LOAN_CYCLE)):
                 status, state = next(self.cycle)
                 samples = self._take(state, self.rng.randint(1, 3))
@@ -456,15 +472,31 @@ class _Lending:
                     lent.append(
                         (self._loan(proposal, pi, institution, status, samples, due), samples)
                     )
+                    # Each portion lent was set aside for the approved item, split off its parent.
+                    allocations += [
+                        Allocation(
+                            item=item,
+                            source_id=s.parent or s.id,
+                            sample_id=s.id,
+                            mass_ug=s.mass,
+                            created_by=self.chair,
+                        )
+                        for s in samples
+                    ]
                     break
         Loan.objects.bulk_create([loan for loan, _samples in lent], batch_size=BATCH)
         LoanItem.objects.bulk_create(
             [
-                LoanItem(loan=loan, sample_id=pk, lent_mass_ug=mass)
+                LoanItem(loan=loan, sample_id=s.id, lent_mass_ug=s.mass)
                 for loan, samples in lent
-                for pk, mass, _loc in samples
+                for s in samples
             ],
             batch_size=BATCH,
+        )
+        made = Allocation.objects.bulk_create(allocations, batch_size=BATCH)
+        # Released after the decision, as the dashboard counts them by year.
+        Allocation.objects.filter(pk__in=[a.pk for a in made]).update(
+            created_at=due + timedelta(days=70)
         )
         shipped = []
         for loan, samples in lent:
@@ -484,28 +516,31 @@ class _Lending:
             [
                 ShipmentItem(
                     shipment=shipment,
-                    sample_id=pk,
-                    mass_sent_ug=mass,
-                    mass_received_ug=mass if shipment.received_at else None,
+                    sample_id=s.id,
+                    mass_sent_ug=s.mass,
+                    mass_received_ug=s.mass if shipment.received_at else None,
                 )
                 for shipment, samples in shipped
-                for pk, mass, _loc in samples
+                for s in samples
             ],
             batch_size=BATCH,
         )
 
-    def _take(self, state: str, count: int) -> list[tuple[int, int, int | None]]:
-        """Up to `count` samples in `state` not lent yet, as (id, mass, location)."""
+    def _take(self, state: str, count: int) -> list["_Portion"]:
+        """Up to `count` samples in `state` not lent yet."""
         waiting = self.waiting[state]
         if len(waiting) < count and self.after[state] is not None:
-            read = list(
-                Sample.objects.filter(state=state, pool=Pool.RESEARCH, pk__gt=self.after[state])
+            read = [
+                _Portion(*row)
+                for row in Sample.objects.filter(
+                    state=state, pool=Pool.RESEARCH, pk__gt=self.after[state]
+                )
                 .exclude(loan_items__isnull=False)
                 .order_by("pk")
-                .values_list("pk", "mass_ug", "location_id")[:BATCH]
-            )
+                .values_list("pk", "mass_ug", "location_id", "parent_id")[:BATCH]
+            ]
             waiting += read
-            self.after[state] = read[-1][0] if len(read) == BATCH else None
+            self.after[state] = read[-1].id if len(read) == BATCH else None
         taken, self.waiting[state] = waiting[:count], waiting[count:]
         return taken
 
@@ -521,7 +556,7 @@ class _Lending:
             official_name="Generated authorized official",
             allowed_techniques=proposal.keywords,
             destructive_allowed=True,
-            destructive_max_ug=sum(mass for _pk, mass, _loc in samples) // 2,
+            destructive_max_ug=sum(s.mass for s in samples) // 2,
             starts_on=starts,
             ends_on=starts + timedelta(days=730),
             inventory_due=starts + timedelta(days=365),
@@ -556,15 +591,15 @@ class _Lending:
 
     def _history(self, loan, samples) -> None:
         """The custody events of a loan that went out and came back, appended to the ledger."""
-        for pk, _mass, location in samples:
+        for sample in samples:
             for kind, state, place in (
                 (EventKind.SHIPPED, State.IN_TRANSIT, None),
                 (EventKind.DELIVERED, State.ON_LOAN, None),
                 (EventKind.SHIPPED, State.IN_TRANSIT, None),
-                (EventKind.RETURNED, State.STORED, location),
+                (EventKind.RETURNED, State.STORED, sample.location),
             ):
                 self.writer.add_event(
-                    sample_id=pk,
+                    sample_id=sample.id,
                     kind=kind,
                     operation=self.writer.new_operation(),
                     recorded_at=self.clock(),
