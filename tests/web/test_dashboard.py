@@ -89,3 +89,18 @@ def test_the_dashboard_in_chinese(client, decided):
     assert response.status_code == 200
     assert "信息公开看板" in response.text
     assert "各任务发放质量" in response.text
+
+
+def test_a_long_table_shows_its_first_rows_and_the_files_hold_them_all(
+    client, generated_programme, monkeypatch
+):
+    monkeypatch.setattr("moonvault.web.selectors.SHOWN_ROWS", 5)
+    loans = rows(client, "loan-times")
+    assert len(loans) > 5
+    response = client.get("/transparency/")
+    section = response.text.split('id="loan-times"')[1].split("</section>")[0]
+    assert section.count("<tr>") == 1 + 5  # the header and five rows
+    for row in loans[:5]:
+        assert row["loan"] in section
+    assert loans[5]["loan"] not in section
+    assert f"{len(loans) - 5} more rows are in the files below." in section

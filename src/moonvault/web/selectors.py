@@ -119,8 +119,17 @@ class Table:
     rows: list[dict] = field(default_factory=list)
 
     def cells(self) -> Iterator[list[tuple[str, object]]]:
-        for row in self.rows:
+        """The rows a page shows, as (kind, value) per column: the first SHOWN_ROWS."""
+        for row in self.rows[:SHOWN_ROWS]:
             yield [(c.kind, row[c.key]) for c in self.columns]
+
+    def rows_not_shown(self) -> int:
+        return max(0, len(self.rows) - SHOWN_ROWS)
+
+
+# A page shows this many rows of a table; its CSV and JSON files hold them all (a table of every
+# loan or institution grows with the programme: tens of thousands of rows).
+SHOWN_ROWS = 100
 
 
 MASS = Column("mass_ug", _("Released mass"), "mass")
