@@ -8,6 +8,7 @@ import pytest
 from moonvault.allocation.models import Allocation
 from moonvault.calls.models import DecisionItem
 from moonvault.loans.models import Publication, PublicationUse
+from moonvault.web import charts
 from tests.web.test_sample_page import by_label, svgs, texts
 from tests.web_loans.conftest import active_loan, decided, fast_passwords, loan
 
@@ -104,3 +105,20 @@ def test_a_long_table_shows_its_first_rows_and_the_files_hold_them_all(
         assert row["loan"] in section
     assert loans[5]["loan"] not in section
     assert f"{len(loans) - 5} more rows are in the files below." in section
+
+
+def test_the_charts_are_drawn_again_only_when_the_figures_change(client, decided, monkeypatch):
+    drawn = []
+    draw = charts.Figure.savefig
+    monkeypatch.setattr(charts.Figure, "savefig", lambda *a, **k: drawn.append(1) or draw(*a, **k))
+    charts._bar_chart.cache_clear()
+    first = client.get("/transparency/").text
+    count = len(drawn)
+    assert count == len(svgs(first))
+    assert client.get("/transparency/").text.count("<svg") == first.count("<svg")
+    assert len(drawn) == count
+    allocation = Allocation.objects.first()
+    Allocation.objects.filter(pk=allocation.pk).update(mass_ug=allocation.mass_ug + 1)
+    client.get("/transparency/")
+    # Mass by mission, year, country and institution change; the calls and the remaining do not.
+    assert len(drawn) == count + 4

@@ -131,6 +131,13 @@ def bar_chart(
 ) -> SafeString:
     """Horizontal bars in the given order, each labelled with its value; the page's heading
     names the chart, so `title` only labels it for screen readers."""
+    return _bar_chart(tuple(labels), tuple(grams), str(title), str(axis))
+
+
+# The transparency page draws six of these, some 100 ms each; as for the mass history, the same
+# bars give the same bytes, and new figures change the bars.
+@lru_cache(maxsize=128)
+def _bar_chart(labels: tuple, grams: tuple, title: str, axis: str) -> SafeString:
     figure = Figure(figsize=(7, 0.45 * max(len(labels), 2) + 1.0))
     ax = figure.add_subplot()
     positions = range(len(labels))
