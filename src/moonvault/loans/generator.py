@@ -56,16 +56,8 @@ REVIEWERS_PER_PROPOSAL = 3
 COUNTRIES = ["CN", "US", "FR", "GB", "DE", "JP", "IT", "IN", "BR", "PK", "AU", "CA", "KR", "SE"]
 TECHNIQUES = ["SIMS U-Pb", "NanoSIMS", "noble gas mass spectrometry", "EPMA", "LA-ICP-MS"]
 # The rounds, newest first: the newest round is a draft, then one in each status of a round's
-# life, and every older round is closed out.
-NEWEST_ROUNDS = [
-    CallStatus.DRAFT,
-    CallStatus.OPEN,
-    CallStatus.CLOSED,
-    CallStatus.SCREENING,
-    CallStatus.REVIEW,
-    CallStatus.RANKING,
-    CallStatus.DECIDED,
-]
+# life (CallStatus lists them in its order), and every older round is closed out.
+NEWEST_ROUNDS = [status for status in CallStatus if status != CallStatus.CLOSED_OUT]
 # The statuses of a round's proposals, in the proportions drawn.
 PROPOSAL_MIX = {
     CallStatus.OPEN: [ProposalStatus.DRAFT, ProposalStatus.SUBMITTED],
