@@ -838,7 +838,8 @@ class DecisionOut(Schema):
                 "approved_units": d.approved_units,
                 "reason": d.reason,
             }
-            for d in obj.items.order_by("item_id")
+            # Sorted here, not by the database: the items come prefetched with the proposals.
+            for d in sorted(obj.items.all(), key=lambda d: d.item_id)
         ]
 
 

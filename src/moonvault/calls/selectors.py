@@ -216,7 +216,13 @@ def call_outcome(*, viewer=None, call_id: int) -> CallOutcome:
 
 def _with_parts(proposals: QuerySet[Proposal]) -> QuerySet[Proposal]:
     return proposals.select_related("call", "pi").prefetch_related(
-        "team", "methods", "items__mission", "items__sample", "prior_dois", "attachments"
+        "team",
+        "methods",
+        "items__mission",
+        "items__sample",
+        "prior_dois",
+        "attachments",
+        "decision__items",
     )
 
 
@@ -303,19 +309,29 @@ class CommitteeRow:
     decision: Decision | None
 
 
+def _submitted(call: Call) -> QuerySet[Proposal]:
+    """A call's proposals once submitted (drafts stay private to their PI), in id order."""
+    return call.proposals.exclude(status=ProposalStatus.DRAFT).order_by("id")
+
+
 def call_proposals_for_committee(*, actor, call_id: int) -> list[CommitteeRow]:
     """Every submitted proposal of a call (drafts stay private to their PI), in id order."""
     call = call_for_committee(actor=actor, call_id=call_id)
     proposals = _with_parts(
-        call.proposals.exclude(status=ProposalStatus.DRAFT)
-        .select_related("pi__person__institution", "screening", "rank", "decision")
+        _submitted(call)
+        .select_related(
+            "pi__person__institution",
+            "screening__decided_by",
+            "rank",
+            "decision__decided_by",
+        )
         .prefetch_related(
             Prefetch(
                 "assignments",
                 queryset=Assignment.objects.select_related("reviewer", "review").order_by("id"),
             )
         )
-    ).order_by("id")
+    )
     figures = {f.proposal.pk: f for f in ranking_figures(call=call)}
     return [
         CommitteeRow(
@@ -328,6 +344,46 @@ def call_proposals_for_committee(*, actor, call_id: int) -> list[CommitteeRow]:
         )
         for p in proposals
     ]
+
+
+@dataclass(frozen=True)
+class ScreeningRow:
+    """One line of a call's screening table."""
+
+    proposal: Proposal
+    screening: Screening | None
+
+
+def call_screening(*, actor, call: Call) -> list[ScreeningRow]:
+    """Every submitted proposal of a call with its screening and who decided it, in id order.
+
+    `call` comes from `call_for_committee`: the pages have it already, with what they show of it.
+    The decider is joined, not read per row: a round of a thousand proposals took a thousand
+    queries. Only what the table shows is read, the parts and assignments are left out.
+    """
+    require_role(actor, Role.COMMITTEE)
+    proposals = _submitted(call).select_related("pi", "screening__decided_by")
+    return [ScreeningRow(proposal=p, screening=_related(p, "screening")) for p in proposals]
+
+
+@dataclass(frozen=True)
+class CallProposalRow:
+    """One line of the proposals of a call on its page: who asked, and where it ranks."""
+
+    proposal: Proposal
+    rank: RankEntry | None
+
+
+def call_proposal_rows(*, actor, call: Call) -> list[CallProposalRow]:
+    """Every submitted proposal of a call with its PI's institution and its rank, in id order.
+
+    `call` comes from `call_for_committee`. Unlike `call_proposals_for_committee`, it leaves out
+    the parts, assignments and review figures: the call's page shows none of them, and for a
+    round of a thousand proposals reading them took most of the page's time.
+    """
+    require_role(actor, Role.COMMITTEE)
+    proposals = _submitted(call).select_related("pi__person__institution", "rank")
+    return [CallProposalRow(proposal=p, rank=_related(p, "rank")) for p in proposals]
 
 
 @dataclass(frozen=True)
