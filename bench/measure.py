@@ -1,10 +1,11 @@
 """Latency and throughput on the database named by DATABASE_URL (run by bench/run.py).
 
 Prints one JSON object: p50/p95 of catalog search (facet counts included) and the sample page
-(genealogy and timeline) through the API and the HTML catalog (Django's in-process client, so no
-network is timed); the very SELECTs those requests ran, captured and replayed as raw SQL on the
-same connection; a trivial endpoint as the framework's floor; and `verify` against a bare loop
-that streams the same rows and hashes the same bytes, with the command's own peak memory.
+(genealogy and timeline) through the API and the HTML catalog, and of the generated programme's
+busiest pages, each signed in as its user (Django's in-process client, so no network is timed);
+the very SELECTs those requests ran, captured and replayed as raw SQL on the same connection; a
+trivial endpoint as the framework's floor; and `verify` against a bare loop that streams the
+same rows and hashes the same bytes, with the command's own peak memory.
 """
 
 import hashlib
@@ -18,19 +19,24 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moonvault.settings")
+# The programme's pages are signed in by force_login, which confirms no second factor.
+os.environ.setdefault("SECOND_FACTOR_REQUIRED", "0")
 import django
 
 django.setup()
 
+from django.contrib.auth.models import User  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from moonvault.calls.models import Call, CallStatus, Proposal  # noqa: E402
 from moonvault.catalog.models import Sample  # noqa: E402
 from moonvault.custody.chain import event_bytes  # noqa: E402
 from moonvault.custody.selectors import event_batches  # noqa: E402
 from moonvault.custody.verification import custody_verify  # noqa: E402
+from moonvault.review.models import Assignment  # noqa: E402
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
 # Runs argv[1:] and writes its peak RSS in KiB as the last word of standard error.
@@ -99,6 +105,39 @@ def endpoint(client: Client, *urls: str) -> dict:
         "sql": timed(raw(statements)),
         "queries": len(statements),
         "urls": list(urls),
+    }
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def programme_pages() -> dict:
+    """The pages whose work grows with a round or a reviewer's load, for their busiest users;
+    none when the inventory was generated without a programme."""
+    round_in_review = Call.objects.filter(status=CallStatus.REVIEW).first()
+    if round_in_review is None:
+        return {}
+    chair = signed_in(round_in_review.chair)
+    decided = Call.objects.filter(status=CallStatus.DECIDED).first()
+    screening = Call.objects.filter(status=CallStatus.SCREENING).first()
+    busiest = Assignment.objects.values("reviewer").annotate(n=Count("id")).order_by("-n").first()
+    applicant = Proposal.objects.values("pi").annotate(n=Count("id")).order_by("-n").first()
+    curator = User.objects.filter(groups__name="curator").order_by("pk").first()
+    pages = {
+        "reviewer's page": (User.objects.get(pk=busiest["reviewer"]), "/review/"),
+        "assignment matrix": (chair, f"/review/calls/{round_in_review.pk}/assignments/"),
+        "round page, decided": (chair, f"/calls/committee/{decided.pk}/"),
+        "ranking, decided": (chair, f"/review/calls/{decided.pk}/ranking/"),
+        "screening": (chair, f"/calls/committee/{screening.pk}/screening/"),
+        "applicant's proposals": (User.objects.get(pk=applicant["pi"]), "/calls/proposals/"),
+        "loan compliance": (curator, "/loans/"),
+    }
+    return {
+        name: endpoint(user if isinstance(user, Client) else signed_in(user), url)
+        for name, (user, url) in pages.items()
     }
 
 
@@ -186,6 +225,7 @@ def main() -> None:
             "depth": sample.depth,
             "children": sample.children.count(),
         }
+    result.update(programme_pages())
     result["load_end"] = round(os.getloadavg()[0], 2)
     result["verify"] = verify_figures()
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
