@@ -1386,7 +1386,8 @@ def _optimise_mass(
         return best, objective, max(bound, objective)
 
     floor = objective * 1e6 * (1 - STAGE3_TOLERANCE)
-    either = {r: relaxed_pairs[r] | used[r] | {s for s, _ in best[r]} for r in funded}
+    # A funded request the best solution gave nothing to has no entry in it.
+    either = {r: relaxed_pairs[r] | used[r] | {s for s, _ in best.get(r, [])} for r in funded}
     splits = build_model(inst, funded, lower, *coupling, "splits", weights, either)
     splits.constraints.append(LinearConstraint(splits.weight_row[None, :], floor, np.inf))
     res3 = splits.solve(min(left, STAGE3_SECONDS), gap=1e-2)
@@ -1590,6 +1591,9 @@ def solve_allocation(
     funded = sorted(state.alloc)
     left = time_limit - (time.perf_counter() - t0)
     alloc, objective, bound = _optimise_mass(inst, funded, dict(state.alloc), left, notes)
+    # Stage 2 may leave a funded request with nothing: it keeps an entry, empty, reported short.
+    for r in funded:
+        alloc.setdefault(r, [])
     _top_up(inst, alloc)
     objective = max(objective, rank_weighted_mass(inst, alloc))
     if not exact:
