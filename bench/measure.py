@@ -134,6 +134,7 @@ def programme_pages() -> dict:
         "screening": (chair, f"/calls/committee/{screening.pk}/screening/"),
         "applicant's proposals": (User.objects.get(pk=applicant["pi"]), "/calls/proposals/"),
         "loan compliance": (curator, "/loans/"),
+        "transparency": (Client(), "/transparency/"),
     }
     return {
         name: endpoint(user if isinstance(user, Client) else signed_in(user), url)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from django.db import connection
 
 PRODUCTION = {
     "DEBUG": "0",
@@ -112,3 +113,12 @@ def test_the_wsgi_application_loads_its_urls_and_freezes_them_before_any_request
     assert (int(before), urls_loaded) == (0, "True")
     # The whole application: Django, every app's models, views and the API schemas.
     assert int(after) > 100_000
+
+
+@pytest.mark.django_db
+def test_postgresql_connections_compile_no_query_to_machine_code():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

@@ -2,13 +2,15 @@
 
 import csv
 import io
+import statistics
 
 import pytest
 
 from moonvault.allocation.models import Allocation
 from moonvault.calls.models import DecisionItem
-from moonvault.loans.models import Publication, PublicationUse
+from moonvault.loans.models import Loan, Publication, PublicationUse, Shipment
 from moonvault.web import charts
+from moonvault.web import selectors as pages
 from tests.web.test_sample_page import by_label, svgs, texts
 from tests.web_loans.conftest import active_loan, decided, fast_passwords, loan
 
@@ -105,6 +107,58 @@ def test_a_long_table_shows_its_first_rows_and_the_files_hold_them_all(
         assert row["loan"] in section
     assert loans[5]["loan"] not in section
     assert f"{len(loans) - 5} more rows are in the files below." in section
+
+
+def median_days(spans) -> float | None:
+    days = [span.total_seconds() / 86400 for span in spans]
+    return round(statistics.median(days), 1) if days else None
+
+
+def test_the_medians_are_over_every_loan_not_only_the_rows_shown(
+    client, generated_programme, monkeypatch
+):
+    monkeypatch.setattr("moonvault.web.selectors.SHOWN_ROWS", 5)
+    to_shipment, to_publication = [], []
+    for lent in Loan.objects.filter(proposal__decision__isnull=False).select_related(
+        "proposal__decision"
+    ):
+        shipped = min(
+            (
+                s.shipped_at
+                for s in lent.shipments.all()
+                if s.direction == Shipment.Direction.OUTBOUND and s.shipped_at
+            ),
+            default=None,
+        )
+        published = min(
+            (u.publication.recorded_at for u in lent.publications.select_related("publication")),
+            default=None,
+        )
+        if shipped:
+            to_shipment.append(shipped - lent.proposal.decision.decided_at)
+        if shipped and published:
+            to_publication.append(published - shipped)
+    assert len(to_shipment) > 5
+    response = client.get("/transparency/")
+    assert response.context["median_to_shipment"] == median_days(to_shipment)
+    assert response.context["median_to_publication"] == median_days(to_publication)
+    assert client.get("/transparency/all.json").json()["medians"] == {
+        "days_to_shipment": median_days(to_shipment),
+        "days_to_publication": median_days(to_publication),
+    }
+
+
+def test_the_long_tables_read_only_the_rows_shown_and_count_the_rest(generated_programme):
+    everything = pages.transparency_tables()
+    shown = pages.transparency_tables(shown=5)
+    for slug, table in everything.items():
+        if slug in pages.LONG_TABLES:
+            assert shown[slug].rows == table.rows[:5]
+            assert shown[slug].total == len(table.rows)
+        else:
+            assert shown[slug].rows == table.rows
+    assert len(everything["loan-times"].rows) > 5
+    assert len(everything["released-by-institution"].rows) > 5
 
 
 def test_the_charts_are_drawn_again_only_when_the_figures_change(client, decided, monkeypatch):

@@ -47,15 +47,11 @@ def table_json(table: Table) -> dict:
 
 def transparency_json() -> dict:
     """Every table, the medians the page shows, and the ledger head the figures stand on."""
-    tables = [build() for build in pages.TRANSPARENCY_TABLES.values()]
-    times = next(t for t in tables if t.slug == "loan-times")
+    tables = pages.transparency_tables().values()
     head = ledger_head()
     return {
         "generated_at": timezone.now().isoformat(),
         "ledger_head": {"seq": head.seq, "hash": head.hash},
-        "medians": {
-            "days_to_shipment": pages.median_days(times, "days_to_shipment"),
-            "days_to_publication": pages.median_days(times, "days_to_publication"),
-        },
+        "medians": pages.loan_time_medians(),
         "tables": [table_json(t) for t in tables],
     }

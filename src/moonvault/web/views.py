@@ -246,7 +246,7 @@ INSTITUTIONS_CHARTED = 15
 
 
 def transparency(request):
-    tables = {slug: build() for slug, build in pages.TRANSPARENCY_TABLES.items()}
+    tables = pages.transparency_tables(shown=pages.SHOWN_ROWS)
     figures = {}
     for slug, label_key, value_key in CHARTS:
         rows = [r for r in tables[slug].rows if r[value_key] != ""][:INSTITUTIONS_CHARTED]
@@ -259,14 +259,14 @@ def transparency(request):
             title=str(tables[slug].title),
             axis=_("mass (g)") if grams else _("percent"),
         )
-    times = tables["loan-times"]
+    medians = pages.loan_time_medians()
     return render(
         request,
         "web/transparency.html",
         {
             "tables": [(t, figures.get(slug)) for slug, t in tables.items()],
-            "median_to_shipment": pages.median_days(times, "days_to_shipment"),
-            "median_to_publication": pages.median_days(times, "days_to_publication"),
+            "median_to_shipment": medians["days_to_shipment"],
+            "median_to_publication": medians["days_to_publication"],
         },
     )
 
