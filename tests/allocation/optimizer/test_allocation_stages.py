@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from moonvault.allocation.optimizer import (
+    Portion,
     Request,
     Round,
     Source,
@@ -73,6 +74,55 @@ def test_fixed_portions_that_cannot_carry_the_minimum_are_refused():
     inst = Instance(rnd)
     assert _with_fixed_portions(inst, [0], {0: {0}}, {}, 5.0) is None
     assert _with_fixed_portions(inst, [0], {0: {0, 1}}, {}, 5.0) is not None
+
+
+def test_fixed_portions_on_a_whole_units_sample_only_are_refused():
+    rnd = Round(
+        requests=(whole("thin", ["a", "b"]), powder("dust", ["a", "b"], 1, 1)),
+        sources=(Source("a", 4), Source("b", 4)),
+        budget=10,
+        handling_loss=1,
+    )
+    inst = Instance(rnd)
+    # Without its only cut "dust" has no minimum to meet: the LP would fund it with nothing.
+    assert _with_fixed_portions(inst, [0, 1], {1: {0}}, {0: 0}, 5.0) is None
+    assert _with_fixed_portions(inst, [0, 1], {1: {0, 1}}, {0: 0}, 5.0) == {
+        0: [(0, 4)],
+        1: [(1, 1)],
+    }
+
+
+def test_a_request_funded_by_the_rank_rule_is_never_left_with_nothing():
+    # Found by the property tests. The LP relaxation spreads "thin" over both samples and puts
+    # "dust" on "a", where the rank rule placed "thin"; fixing "dust" to that cut left it no
+    # pair, so stage 2 gave its room on "b" to "fines", ranked below it, and stage 3 raised a
+    # KeyError on the request missing from the allocation.
+    rnd = Round(
+        requests=(
+            whole("thin", ["a", "b"]),
+            powder("dust", ["a", "b"], 1, 1),
+            powder("fines", ["b"], 3, 1),
+        ),
+        sources=(Source("a", 4), Source("b", 4)),
+        budget=7,
+        handling_loss=1,
+        min_split_mass=1,
+    )
+    result = solve_allocation(rnd, time_limit=30)
+    assert verify_allocation(rnd, result.outcomes) == []
+    assert result.funded_requests == 3
+    assert funded_units(rnd, result.outcomes) == [True, True, True]
+    thin, dust, fines = result.outcomes
+    assert thin.portions == (Portion("a", 4),)
+    assert (dust.status, dust.portions) == ("full", (Portion("b", 1),))
+    # "b" holds 4: "dust" 1 and "fines" 1, each with its loss of 1.
+    assert (fines.status, fines.portions, fines.reason) == (
+        "partial",
+        (Portion("b", 1),),
+        "source_exhausted",
+    )
+    assert result.objective == pytest.approx((5 / 3 + 4 / 3) * 1e-6, rel=1e-9)
+    assert result.objective <= result.bound + 1e-12
 
 
 def test_fixed_portions_respect_the_budget_and_caps():

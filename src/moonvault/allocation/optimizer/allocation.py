@@ -1088,7 +1088,9 @@ def _with_fixed_portions(
     taken[list(whole_at.values())] = True
     div = [r for r in funded if not inst.whole[r]]
     pairs = [(r, s) for r in div for s in sorted(cuts.get(r, ())) if not taken[s]]
-    if any(not cuts.get(r) for r in div):
+    # A request whose cuts all sit on whole units' samples (the relaxation's may) has no pair,
+    # hence no minimum row: the LP would drop it from the funded set, breaking the rank rule.
+    if set(div) - {r for r, _ in pairs}:
         return None
     req = np.array([p[0] for p in pairs], dtype=np.int64)
     src = np.array([p[1] for p in pairs], dtype=np.int64)
@@ -1386,8 +1388,7 @@ def _optimise_mass(
         return best, objective, max(bound, objective)
 
     floor = objective * 1e6 * (1 - STAGE3_TOLERANCE)
-    # A funded request the best solution gave nothing to has no entry in it.
-    either = {r: relaxed_pairs[r] | used[r] | {s for s, _ in best.get(r, [])} for r in funded}
+    either = {r: relaxed_pairs[r] | used[r] | {s for s, _ in best[r]} for r in funded}
     splits = build_model(inst, funded, lower, *coupling, "splits", weights, either)
     splits.constraints.append(LinearConstraint(splits.weight_row[None, :], floor, np.inf))
     res3 = splits.solve(min(left, STAGE3_SECONDS), gap=1e-2)
@@ -1591,9 +1592,6 @@ def solve_allocation(
     funded = sorted(state.alloc)
     left = time_limit - (time.perf_counter() - t0)
     alloc, objective, bound = _optimise_mass(inst, funded, dict(state.alloc), left, notes)
-    # Stage 2 may leave a funded request with nothing: it keeps an entry, empty, reported short.
-    for r in funded:
-        alloc.setdefault(r, [])
     _top_up(inst, alloc)
     objective = max(objective, rank_weighted_mass(inst, alloc))
     if not exact:
