@@ -1,6 +1,9 @@
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 
+import moonvault
 from moonvault.catalog.models import Form, Payload
 from moonvault.custody.models import LedgerHead
 from tests.conftest import GRAM
@@ -118,3 +121,16 @@ def test_logout_needs_a_post(client, curator):
 def test_receiving_forms_are_listed_with_their_display_names(client, receive, mission_ce5):
     receive("CE5Z0001", mission_ce5, GRAM, form=Form.DRILLED_REGOLITH)
     assert "Drilled regolith / core section" in client.get("/samples/").text
+
+
+def test_no_template_comment_reaches_a_page(client, mission_ce5):
+    # The template language's {# #} comment ends at its line: one spread over lines is text.
+    for url in ["/", "/missions/", "/samples/", "/transparency/"]:
+        page = client.get(url).text
+        assert "{#" not in page and "#}" not in page, url
+
+
+def test_no_template_has_a_comment_over_several_lines():
+    for template in Path(moonvault.__file__).parent.rglob("templates/**/*.html"):
+        for number, line in enumerate(template.read_text().splitlines(), 1):
+            assert line.count("{#") == line.count("#}"), f"{template}:{number}"
