@@ -5,7 +5,20 @@ from datetime import date
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    DateField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Least, NullIf
 
 from moonvault.accounts.models import Person, Role
 from moonvault.catalog.models import State
@@ -14,6 +27,27 @@ from moonvault.loans.models import Loan, LoanItem
 
 OPEN_STATUSES = [Loan.Status.ACTIVE, Loan.Status.RETURNING, Loan.Status.SHIPPED]
 HELD_STATES = [State.ON_LOAN, State.IN_TRANSIT]
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A kind of dated obligation: the loan's field holding its date, the statuses in which the
+    loan owes it, and whether only while the borrower still holds samples."""
+
+    what: str
+    field: str
+    statuses: tuple[str, ...]
+    while_held: bool = False
+
+
+# The rules, read both by loan_obligations (one loan) and compliance_list (in SQL, for all loans).
+# Their order breaks ties: of two obligations due the same day, the earlier one here comes first.
+DUTIES = (
+    Duty("annual inventory", "inventory_due", (Loan.Status.ACTIVE,)),
+    Duty("usage report", "usage_report_due", (Loan.Status.ACTIVE,)),
+    Duty("return of remnants", "return_due", tuple(OPEN_STATUSES), while_held=True),
+    Duty("end of loan", "ends_on", tuple(OPEN_STATUSES)),
+)
 
 
 @dataclass(frozen=True)
@@ -30,16 +64,15 @@ class Obligation:
 def loan_obligations(loan: Loan, *, held: bool | None = None) -> list[Obligation]:
     """The loan's dated obligations, earliest first. `held` says whether the borrower still
     holds samples of the loan, for callers that looked it up for many loans at once."""
-    out = []
-    if loan.status == Loan.Status.ACTIVE:
-        out.append(Obligation(loan, "annual inventory", loan.inventory_due))
-        out.append(Obligation(loan, "usage report", loan.usage_report_due))
-    if loan.status in OPEN_STATUSES:
-        if held is None:
-            held = loan.items.filter(sample__state__in=HELD_STATES).exists()
-        if held:
-            out.append(Obligation(loan, "return of remnants", loan.return_due))
-        out.append(Obligation(loan, "end of loan", loan.ends_on))
+    owed = [duty for duty in DUTIES if loan.status in duty.statuses]
+    if held is None and any(duty.while_held for duty in owed):
+        held = loan.items.filter(sample__state__in=HELD_STATES).exists()
+    out = [
+        Obligation(loan, duty.what, getattr(loan, duty.field))
+        for duty in owed
+        if held or not duty.while_held
+    ]
+    # Stable: obligations due the same day keep the order of DUTIES.
     return sorted(out, key=lambda o: o.due)
 
 
@@ -51,22 +84,49 @@ def loans_holding(loan_ids=None) -> set[int]:
     return set(items.values_list("loan_id", flat=True).distinct())
 
 
-def compliance_list(*, today: date) -> list[tuple[Obligation | None, bool, Loan]]:
-    """Every open loan with its next obligation, overdue loans first."""
+def _owed(duty: Duty) -> Q:
+    """Whether a loan owes `duty`, on a queryset annotated with `holds_samples`."""
+    owed = Q(status__in=duty.statuses)
+    return owed & Q(holds_samples=True) if duty.while_held else owed
+
+
+def compliance_list(*, today: date) -> QuerySet[Loan]:
+    """Every loan not closed, overdue loans first, then by the next obligation's date (loans
+    owing none last), then by number; each annotated with its next obligation as
+    loan_obligations gives it: `next_what` and `next_due` (None when it owes none) and whether
+    it is `overdue`."""
     holding = LoanItem.objects.filter(loan=OuterRef("pk"), sample__state__in=HELD_STATES)
-    loans = (
+    # A duty the loan does not owe stands in as the latest date rather than NULL: LEAST skips
+    # NULLs on PostgreSQL but returns NULL on SQLite.
+    never = Value(date.max, output_field=DateField())
+    dates = [
+        Case(When(_owed(duty), then=F(duty.field)), default=never, output_field=DateField())
+        for duty in DUTIES
+    ]
+    return (
         Loan.objects.exclude(status=Loan.Status.CLOSED)
-        .select_related("pi", "institution")
+        # Not joined: the database would then carry every open loan's borrower and institution
+        # through the sort to show a page of them.
+        .prefetch_related("pi", "institution")
         .annotate(holds_samples=Exists(holding))
+        .annotate(next_due=NullIf(Least(*dates), never))
+        .annotate(
+            # The first duty in DUTIES falling due that day, as loan_obligations' stable sort.
+            next_what=Case(
+                *(
+                    When(_owed(duty) & Q(**{duty.field: F("next_due")}), then=Value(duty.what))
+                    for duty in DUTIES
+                ),
+                output_field=CharField(),
+            ),
+            overdue=Case(
+                When(next_due__lt=today, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
+        .order_by("-overdue", F("next_due").asc(nulls_last=True), "number")
     )
-    rows = []
-    for loan in loans:
-        # Answered by the one query above; left to loan_obligations, it is a query per loan.
-        obligations = loan_obligations(loan, held=loan.holds_samples)
-        nxt = obligations[0] if obligations else None
-        rows.append((nxt, bool(nxt and nxt.due < today), loan))
-    rows.sort(key=lambda r: (not r[1], r[0].due if r[0] else date.max, r[2].number))
-    return rows
 
 
 @transaction.atomic

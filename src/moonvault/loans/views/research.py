@@ -35,7 +35,7 @@ STARTED = {Loan.Status.ACTIVE, Loan.Status.RETURNING, Loan.Status.RETURNED}
 
 @role_required(Role.CURATOR)
 def compliance(request):
-    # Sorted whole (overdue first, then by the next due date), then shown a page at a time.
+    # The database sorts the loans by their next obligation and reads only the page shown.
     shown = paged(request, obligations.compliance_list(today=timezone.localdate()))
     return page(request, "loans/compliance.html", {"listing": shown, "rows": shown.page})
 
