@@ -98,15 +98,19 @@ class Journey:
 @pytest.fixture
 def journey(browser, site, request):
     """journey("name") opens a fresh browser context (its own cookies) saving its screenshots
-    under var/screenshots/<name>/; several journeys in one test are several people."""
+    under var/screenshots/<name>/; several journeys in one test are several people, and
+    javascript=False is a person whose browser runs no script."""
     contexts = []
 
-    def start(name: str, *, locale: str = "en-GB") -> Journey:
+    def start(name: str, *, locale: str = "en-GB", javascript: bool = True) -> Journey:
         folder = SCREENSHOTS / name
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         context = browser.new_context(
-            locale=locale, viewport={"width": 1280, "height": 900}, base_url=site
+            locale=locale,
+            viewport={"width": 1280, "height": 900},
+            base_url=site,
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(10_000)
         contexts.append(context)

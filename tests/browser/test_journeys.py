@@ -248,6 +248,59 @@ def move_call(page, label: str, reason: str) -> None:
     expect(page.locator("ul.messages")).to_contain_text("The call has moved on.")
 
 
+def test_the_committee_finds_reviewers_by_typing_and_saves_the_panel(
+    journey, mission_ce5, round_people
+):
+    committee, _applicants, (rev0, rev1, rev2) = round_people
+    call = open_call(committee, [rev0], title="Chang'e-5 panel round")
+    j = journey("panel")
+    j.log_in(committee.username)
+    page = j.go(f"/calls/committee/{call.pk}/")
+    panel = page.locator("#panel")
+    # Only the member is listed, ticked; the other reviewers wait to be searched for.
+    expect(panel.get_by_role("checkbox")).to_have_count(1)
+    expect(panel.get_by_label("rev0", exact=True)).to_be_checked()
+    expect(row(panel, "rev0")).to_contain_text("Purple Mountain Observatory")
+
+    search = panel.get_by_label("Find a reviewer to add")
+    search.press_sequentially("brown", delay=50)
+    expect(panel.get_by_label("rev1", exact=True)).not_to_be_checked()
+    expect(row(panel, "rev1")).to_contain_text("epma, petrology")
+    panel.get_by_label("rev1", exact=True).check()
+    j.shot("found by institution and ticked")
+    search.fill("paris")
+    # The next search shows the reviewer ticked from the last one among the members.
+    expect(panel.locator("#id_panel_members").get_by_label("rev1", exact=True)).to_be_checked()
+    panel.locator("#id_panel_found").get_by_label("rev2", exact=True).check()
+    panel.get_by_label("rev0", exact=True).uncheck()
+    j.shot("panel changed")
+    panel.get_by_role("button", name="Save the panel").click()
+    expect(page.locator("ul.messages")).to_contain_text("The panel is saved.")
+    assert set(call.panel.all()) == {rev1, rev2}
+    expect(panel.get_by_role("checkbox", checked=True)).to_have_count(2)
+    j.shot("panel saved")
+
+
+def test_the_panel_search_works_without_javascript(journey, mission_ce5, round_people):
+    committee, _applicants, (rev0, rev1, _rev2) = round_people
+    call = open_call(committee, [rev0], title="Chang'e-5 panel round")
+    j = journey("panel-without-javascript", javascript=False)
+    j.log_in(committee.username)
+    page = j.go(f"/calls/committee/{call.pk}/")
+    panel = page.locator("#panel")
+    panel.get_by_label("Find a reviewer to add").fill("rev1")
+    panel.get_by_label("Find a reviewer to add").press("Enter")
+    expect(panel.get_by_label("rev1", exact=True)).not_to_be_checked()
+    expect(panel.get_by_label("rev0", exact=True)).to_be_checked()
+    expect(panel.get_by_label("Find a reviewer to add")).to_be_focused()
+    assert set(call.panel.all()) == {rev0}
+    panel.get_by_label("rev1", exact=True).check()
+    j.shot("found and ticked")
+    panel.get_by_role("button", name="Save the panel").click()
+    expect(page.locator("ul.messages")).to_contain_text("The panel is saved.")
+    assert set(call.panel.all()) == {rev0, rev1}
+
+
 def test_the_committee_assigns_reviewers_ranks_allocates_and_decides(journey, round_in_review):
     r = round_in_review
     first, second, third = r.proposals

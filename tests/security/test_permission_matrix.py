@@ -119,6 +119,7 @@ PAGES = {
     "calls:call-transition":     Page(None, COMMITTEE),
     "calls:call-extend":         Page(None, COMMITTEE),
     "calls:call-panel":          Page(None, COMMITTEE),
+    "calls:reviewer-search":     Page(COMMITTEE),
     "calls:screening":           Page(COMMITTEE, COMMITTEE),
     "calls:screen-decide":       Page(None, COMMITTEE),
     "calls:proposal-return":     Page(None, COMMITTEE),

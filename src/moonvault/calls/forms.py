@@ -1,8 +1,12 @@
 """Forms for the pages of allocation rounds. They parse input; the services judge it."""
 
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from django import forms
+from django.contrib.auth.models import User
+from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
 from moonvault.calls.models import CallStatus, ProposalStatus
@@ -10,7 +14,9 @@ from moonvault.catalog.models import DIVISIBLE_FORMS, Form, Pool
 from moonvault.catalog.selectors import mission_list
 from moonvault.core.errors import DomainError
 from moonvault.core.forms import ModelMultipleChoiceField
+from moonvault.core.middleware import out_of_range
 from moonvault.core.units import MICROGRAMS_PER, parse_mass
+from moonvault.review.selectors import ReviewerSearch, panel_members, reviewer_search
 from moonvault.web.listing import ListFilter, with_all
 
 MASS_UNITS = [("mg", "mg"), ("g", "g")]
@@ -146,10 +152,80 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), required=False, widget=SHORT_TEXTAREA)
 
 
+# --- review panels ---------------------------------------------------------------------------
+
+# The panel's search box and the button that searches without saving, posted beside the panel.
+PANEL_QUERY = "panel_q"
+PANEL_SEARCH = "panel_search"
+LONGEST_PANEL_QUERY = 100
+
+
+class PanelField(ModelMultipleChoiceField):
+    """A review panel. It accepts any reviewer, but shows only the chosen members and what a
+    search found (calls/_panel_field.html): a list of every reviewer was thousands of checkboxes,
+    slow to render and of no use to a chair looking for one person."""
+
+    def __init__(self):
+        super().__init__(
+            label=_("Review panel"),
+            queryset=None,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            template_name="calls/_panel_field.html",
+            error_messages={"invalid_choice": _("User %(value)s is not an active reviewer.")},
+        )
+
+
+@dataclass(frozen=True)
+class PanelChoice:
+    """What the panel field shows: the members as chosen so far and the reviewers found."""
+
+    members: list[User]
+    query: str
+    found: ReviewerSearch
+
+
+class PanelChoosing:
+    """For a form with a `PanelField` named `panel`, validated against `reviewers`.
+
+    Without JavaScript, the search button posts the whole form: the form comes back as typed,
+    neither judged (no field is flagged before the chair has finished) nor saved.
+    """
+
+    def __init__(self, *args, reviewers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["panel"].queryset = reviewers
+        self.searching = PANEL_SEARCH in self.data
+
+    def full_clean(self):
+        if self.searching:
+            self._errors, self.cleaned_data = ErrorDict(), {}
+        else:
+            super().full_clean()
+
+    def is_valid(self) -> bool:
+        return not self.searching and super().is_valid()
+
+    @cached_property
+    def panel_choice(self) -> PanelChoice:
+        """The members: the boxes ticked in the posted form, else the initial panel (ids)."""
+        chosen = {
+            int(value)
+            for value in self["panel"].value() or ()
+            if str(value).isdecimal() and not out_of_range(str(value))
+        }
+        query = self.data.get(PANEL_QUERY, "")[:LONGEST_PANEL_QUERY].strip()
+        return PanelChoice(
+            members=panel_members(ids=chosen),
+            query=query,
+            found=reviewer_search(query=query, exclude=chosen),
+        )
+
+
 # --- calls -----------------------------------------------------------------------------------
 
 
-class CallForm(forms.Form):
+class CallForm(PanelChoosing, forms.Form):
     title = forms.CharField(label=_("Title"), required=False, max_length=200)
     title_zh = forms.CharField(label=_("Chinese title"), required=False, max_length=200)
     description = forms.CharField(label=_("Description"), required=False, widget=TEXTAREA)
@@ -185,7 +261,7 @@ class CallForm(forms.Form):
     decision_due = forms.DateField(
         label=_("Decision due"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    panel = ModelMultipleChoiceField(label=_("Review panel"), queryset=None, required=False)
+    panel = PanelField()
     reviewers_per_proposal = forms.IntegerField(
         label=_("Reviewers per proposal"), initial=3, max_value=LARGEST_COUNT
     )
@@ -214,10 +290,9 @@ class CallForm(forms.Form):
         "forms": "sample_forms",
     }
 
-    def __init__(self, *args, reviewers, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["missions"].queryset = mission_list()
-        self.fields["panel"].queryset = reviewers
 
     def clean(self):
         data = super().clean()
@@ -248,17 +323,8 @@ class ExtensionForm(forms.Form):
         super().__init__(data, auto_id="id_extension_%s", **kwargs)
 
 
-class PanelForm(forms.Form):
-    panel = ModelMultipleChoiceField(
-        label=_("Review panel"),
-        queryset=None,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-
-    def __init__(self, *args, reviewers, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["panel"].queryset = reviewers
+class PanelForm(PanelChoosing, forms.Form):
+    panel = PanelField()
 
 
 class ScreeningForm(forms.Form):

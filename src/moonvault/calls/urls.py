@@ -33,6 +33,7 @@ urlpatterns = [
     path("committee/<int:call_id>/transition/", committee.call_transition, name="call-transition"),
     path("committee/<int:call_id>/extend/", committee.call_extend, name="call-extend"),
     path("committee/<int:call_id>/panel/", committee.call_panel, name="call-panel"),
+    path("committee/reviewers/", committee.reviewer_search, name="reviewer-search"),
     path("committee/<int:call_id>/screening/", committee.screening, name="screening"),
     path(
         "committee/proposals/<int:proposal_id>/screen/",

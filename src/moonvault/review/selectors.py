@@ -1,6 +1,7 @@
 """Reads for review: conflicts, what a reviewer may see, missing reviews, ranking figures."""
 
 import statistics
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -321,6 +322,51 @@ def reviewer_candidates() -> QuerySet[User]:
     return User.objects.filter(groups__name=Role.REVIEWER.value, is_active=True).order_by(
         "username"
     )
+
+
+# A search shows at most this many reviewers; a chair narrows it by typing more.
+REVIEWERS_FOUND = 20
+
+
+@dataclass(frozen=True)
+class ReviewerSearch:
+    reviewers: list[User]
+    # More reviewers match than are shown.
+    more: bool
+
+
+def _as_listed(reviewers: QuerySet[User]) -> QuerySet[User]:
+    """Reviewers by name, each read with the institution shown beside it."""
+    return reviewers.select_related("person__institution").order_by(
+        "last_name", "first_name", "username"
+    )
+
+
+def panel_members(*, ids: Collection[int]) -> list[User]:
+    """The reviewers among `ids`, to show a panel being chosen; ids of anyone else are left out."""
+    return list(_as_listed(reviewer_candidates().filter(pk__in=ids))) if ids else []
+
+
+def reviewer_search(
+    *, query: str, exclude: Collection[int] = (), limit: int = REVIEWERS_FOUND
+) -> ReviewerSearch:
+    """The reviewers, other than `exclude`, whose name, username or institution (in English or
+    in Chinese) contains every word of `query`: "chen beijing" finds Chen of a Beijing
+    institute. At most `limit` of them, read in one query."""
+    words = query.split()
+    if not words:
+        return ReviewerSearch(reviewers=[], more=False)
+    found = reviewer_candidates().exclude(pk__in=exclude)
+    for word in words:
+        found = found.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(username__icontains=word)
+            | Q(person__institution__name__icontains=word)
+            | Q(person__institution__name_zh__icontains=word)
+        )
+    rows = list(_as_listed(found)[: limit + 1])
+    return ReviewerSearch(reviewers=rows[:limit], more=len(rows) > limit)
 
 
 @dataclass(frozen=True)

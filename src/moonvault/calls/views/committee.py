@@ -3,7 +3,7 @@
 from functools import partial
 
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -76,7 +76,9 @@ def call_new(request):
             else:
                 messages.success(request, _("The call is created as a draft."))
                 return redirect("calls:call-admin", call_id=call.pk)
-        return page(request, "calls/call_new.html", {"form": form}, status=FORM_ERROR_STATUS)
+        # A search for a reviewer shows the form again as typed, without errors.
+        status = FORM_ERROR_STATUS if form.errors else 200
+        return page(request, "calls/call_new.html", {"form": form}, status=status)
     return page(request, "calls/call_new.html", {"form": form})
 
 
@@ -165,10 +167,21 @@ def call_panel(request, call_id: int):
             )
         except DomainError as exc:
             show_on_form(form, exc)
-    if form.errors:
-        return _call_admin(request, call, status=FORM_ERROR_STATUS, panel_form=form)
-    messages.success(request, _("The panel is saved."))
-    return redirect("calls:call-admin", call_id=call.pk)
+        else:
+            messages.success(request, _("The panel is saved."))
+            return redirect("calls:call-admin", call_id=call.pk)
+    # A search for a reviewer shows the page again with the panel as ticked, unsaved.
+    status = FORM_ERROR_STATUS if form.errors else 200
+    return _call_admin(request, call, status=status, panel_form=form)
+
+
+@role_required(Role.COMMITTEE)
+def reviewer_search(request):
+    """The reviewers a panel's search box finds, for htmx: the members as ticked so far
+    (out of band) and those found among the others."""
+    form = PanelForm(request.GET, reviewers=review_selectors.reviewer_candidates())
+    # A fragment offers no link by role: plain render, without the rounds' roles that page() reads.
+    return render(request, "calls/_panel_search.html", {"field": form["panel"]})
 
 
 def _screening(request, call, *, status: int = 200, failed=None, error: str = ""):
