@@ -66,7 +66,7 @@ def draft_call(rounds):
 
 
 def test_the_public_list_shows_open_and_past_calls_but_no_draft(client, rounds, draft_call):
-    titles = [c["title"] for c in client.get("/api/v1/calls").json()]
+    titles = [c["title"] for c in client.get("/api/v1/calls").json()["items"]]
     assert sorted(titles) == sorted(c.title for c in rounds.calls.values())
     assert "DRAFT-CALL" not in titles
     assert_error(client.get(f"/api/v1/calls/{draft_call.pk}"), 404, "call")
@@ -78,7 +78,7 @@ def test_the_committee_sees_drafts_by_session_or_token(client, rounds, draft_cal
     extra = bearer(chair) if by == "token" else {}
     if by == "session":
         login(client, chair)
-    titles = [c["title"] for c in client.get("/api/v1/calls", **extra).json()]
+    titles = [c["title"] for c in client.get("/api/v1/calls", **extra).json()["items"]]
     assert "DRAFT-CALL" in titles
     assert client.get(f"/api/v1/calls/{draft_call.pk}", **extra).json()["status"] == "draft"
 
@@ -234,7 +234,7 @@ def test_returning_a_proposal_needs_a_reason(client, rounds):
 
 def test_the_committee_sees_screening_assignments_and_figures(client, rounds):
     login(client, rounds.users["committee"])
-    (row,) = client.get(f"/api/v1/calls/{rounds.calls['ranking'].pk}/proposals").json()
+    (row,) = client.get(f"/api/v1/calls/{rounds.calls['ranking'].pk}/proposals").json()["items"]
     assert row["proposal"]["title"] == "TITLE-ranked"
     assert (row["pi"], row["country"]) == ("Astrid Lindqvist", "DE")
     assert row["screening"]["eligible"] is True
@@ -247,7 +247,8 @@ def test_the_committee_sees_screening_assignments_and_figures(client, rounds):
 
 def test_the_committee_view_leaves_out_drafts(client, rounds):
     login(client, rounds.users["committee"])
-    assert client.get(f"/api/v1/calls/{rounds.calls['open'].pk}/proposals").json() == []
+    body = client.get(f"/api/v1/calls/{rounds.calls['open'].pk}/proposals").json()
+    assert (body["count"], body["items"]) == (0, [])
 
 
 def test_a_decision_sets_the_outcome_from_the_approved_masses(client, rounds):
@@ -357,9 +358,9 @@ def test_only_a_pdf_can_be_attached(client, rounds):
 
 def test_my_proposals_are_mine_only(client, rounds):
     login(client, rounds.users["other"])
-    assert client.get("/api/v1/proposals").json() == []
+    assert client.get("/api/v1/proposals").json()["items"] == []
     login(client, rounds.users["pi"])
-    titles = {p["title"] for p in client.get("/api/v1/proposals").json()}
+    titles = {p["title"] for p in client.get("/api/v1/proposals").json()["items"]}
     assert titles == {p.title for p in rounds.proposals.values()}
 
 

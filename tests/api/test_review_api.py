@@ -44,12 +44,12 @@ def test_the_team_view_shows_the_title_and_team_and_nothing_more(client, rounds)
 
 def test_declarations_due_leave_out_automatic_conflicts_and_declared_ones(client, rounds):
     login(client, rounds.users["reviewer"])
-    due = {d["title"] for d in client.get("/api/v1/reviews/declarations-due").json()}
+    due = {d["title"] for d in client.get("/api/v1/reviews/declarations-due").json()["items"]}
     assert due == {"TITLE-submitted", "TITLE-review"}
     login(client, rounds.users["auto_conflicted"])
-    assert client.get("/api/v1/reviews/declarations-due").json() == []
+    assert client.get("/api/v1/reviews/declarations-due").json()["items"] == []
     login(client, rounds.users["declared_conflicted"])
-    assert client.get("/api/v1/reviews/declarations-due").json() == []
+    assert client.get("/api/v1/reviews/declarations-due").json()["items"] == []
 
 
 def test_declaring_a_conflict_needs_a_reason_and_happens_once(client, rounds):
@@ -85,7 +85,7 @@ def test_the_chair_assigns_and_the_reviewer_sees_the_assignment(client, rounds):
     assert response.status_code == 201
     assert response.json()["reviewer"] == "rev_tanaka"
     login(client, rounds.reviewer2)
-    (mine,) = client.get("/api/v1/reviews/assignments").json()
+    (mine,) = client.get("/api/v1/reviews/assignments").json()["items"]
     assert (mine["proposal_id"], mine["title"], mine["reviewed"]) == (
         proposal.pk,
         "TITLE-review",
@@ -235,7 +235,7 @@ def test_the_committee_reads_every_review_with_names_and_confidential_comments(c
 
 def test_the_ranking_shows_means_spread_and_reviews(client, rounds):
     login(client, rounds.users["committee"])
-    (row,) = client.get(f"/api/v1/calls/{rounds.calls['ranking'].pk}/ranking").json()
+    (row,) = client.get(f"/api/v1/calls/{rounds.calls['ranking'].pk}/ranking").json()["items"]
     assert row["title"] == "TITLE-ranked"
     assert (row["computed_rank"], row["final_rank"]) == (1, 1)
     assert (row["raw_mean"], row["corrected_mean"], row["spread"]) == (4.0, 4.0, 0.0)
@@ -244,7 +244,8 @@ def test_the_ranking_shows_means_spread_and_reviews(client, rounds):
 
 def test_the_ranking_is_empty_before_the_call_reaches_ranking(client, rounds):
     login(client, rounds.users["committee"])
-    assert client.get(f"/api/v1/calls/{rounds.calls['review'].pk}/ranking").json() == []
+    body = client.get(f"/api/v1/calls/{rounds.calls['review'].pk}/ranking").json()
+    assert (body["count"], body["items"]) == (0, [])
 
 
 def test_the_final_order_must_list_every_ranked_proposal_once(client, rounds):

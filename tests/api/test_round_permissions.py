@@ -236,7 +236,7 @@ def test_a_read_only_token_changes_nothing(client, rounds):
 def test_a_read_only_token_reads(client, rounds):
     response = client.get("/api/v1/proposals", **bearer(rounds.users["pi"], ApiToken.Scope.READ))
     assert response.status_code == 200
-    assert len(response.json()) == len(rounds.proposals)
+    assert response.json()["count"] == len(rounds.proposals)
 
 
 def _every_read(built) -> list[str]:
@@ -282,7 +282,7 @@ def test_a_conflicted_reviewer_cannot_review_even_if_declared_after_assignment(c
         f"/api/v1/proposals/{proposal}/review", REVIEW, content_type="application/json"
     )
     assert_error(response, 404, "proposal")
-    assigned = [a["proposal_id"] for a in client.get("/api/v1/reviews/assignments").json()]
+    assigned = [a["proposal_id"] for a in client.get("/api/v1/reviews/assignments").json()["items"]]
     assert proposal not in assigned
 
 

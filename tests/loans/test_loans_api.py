@@ -302,7 +302,7 @@ def test_a_whole_loan_driven_through_the_api_keeps_the_ledger_verified(
     assert account["totals"]["returned_ug"] == remaining + 100 * MG
     assert account["totals"]["difference_ug"] == 0
     public = _ok(_get(client, None, f"/samples/{sent['identifier']}/publications"))
-    assert [p["doi"] for p in public] == ["10.1038/s41586-021-04100-2"]
+    assert [p["doi"] for p in public["items"]] == ["10.1038/s41586-021-04100-2"]
     assert Sample.objects.get(pk=sample_id).pristine is False
     call_command("verify")  # raises CommandError when the ledger does not hold
 
@@ -332,13 +332,15 @@ def test_the_curator_and_the_pi_read_every_loan_route_and_get_every_document(cli
             response = _get(client, user, path.format(loan=world.loan.pk))
             assert response.status_code == 200, (user, path, response.content)
         listed = _ok(_get(client, user, "/loans"))
-        assert [loan["number"] for loan in listed] == [world.loan.number]
+        assert [loan["number"] for loan in listed["items"]] == [world.loan.number]
+        assert listed["count"] == 1
 
 
 def test_another_applicant_is_told_the_loan_does_not_exist_and_lists_none(client, world):
     for path in READS:
         assert_error(_get(client, world.other, path.format(loan=world.loan.pk)), 404, "loan")
-    assert _ok(_get(client, world.other, "/loans")) == []
+    listed = _ok(_get(client, world.other, "/loans"))
+    assert (listed["count"], listed["items"]) == (0, [])
 
 
 def test_an_anonymous_visitor_must_authenticate_for_every_loan_route(client, world):
@@ -410,7 +412,7 @@ def test_a_read_only_token_changes_nothing_and_a_write_token_may(client, world):
     )
     assert_error(refused, 403, "scope")
     assert not world.loan.waivers.exists()
-    assert _ok(client.get("/api/v1/loans", HTTP_AUTHORIZATION=f"Bearer {read}"))
+    assert _ok(client.get("/api/v1/loans", HTTP_AUTHORIZATION=f"Bearer {read}"))["items"]
     write = api_token_create(actor=world.curator, name="w", scope=ApiToken.Scope.WRITE)
     done = client.post(
         f"/api/v1/loans/{world.loan.pk}/waivers",
@@ -553,7 +555,7 @@ def test_a_broken_seal_opens_an_incident_the_curator_lists_and_resolves(client, 
     assert [i["kind"] for i in opened] == ["seal_broken"]
     assert_error(_get(client, world.pi, "/incidents"), 403, None)
     listed = _ok(_get(client, world.curator, "/incidents"))
-    assert [i["id"] for i in listed] == [opened[0]["id"]]
+    assert [i["id"] for i in listed["items"]] == [opened[0]["id"]]
     assert_error(
         _post(client, world.pi, f"/incidents/{opened[0]['id']}/resolve", {"resolution": "ok"}),
         403,
@@ -698,6 +700,8 @@ def test_a_curator_recording_an_unlinked_publication_is_warned_and_the_public_se
     )
     assert recorded["warnings"] == [f"no loan covers {sample.identifier}"]
     listed = _ok(_get(client, None, "/missions/CE5/publications"))
-    assert [p["title"] for p in listed] == ["Age and composition of young basalts on the Moon"]
+    assert [p["title"] for p in listed["items"]] == [
+        "Age and composition of young basalts on the Moon"
+    ]
     assert_error(_get(client, None, "/missions/XX9/publications"), 404, "code")
     assert_error(_get(client, None, "/samples/NOPE/publications"), 404, "identifier")

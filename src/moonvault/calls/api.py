@@ -4,7 +4,7 @@ Handlers parse, call one selector or service, and return what changed. The servi
 and rules; a read-only token is refused before any change.
 """
 
-from ninja import File, Router, Status
+from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
 from moonvault.calls import selectors, services
@@ -36,7 +36,14 @@ from moonvault.calls.schemas import (
     TeamMemberIn,
     TeamMemberOut,
 )
-from moonvault.core.api import answers, request_viewer, require_write
+from moonvault.core.api import (
+    Page,
+    PageQuery,
+    answers,
+    page_of,
+    request_viewer,
+    require_write,
+)
 
 router = Router(tags=["calls"])
 
@@ -46,14 +53,14 @@ router = Router(tags=["calls"])
 
 @router.get(
     "/calls",
-    response=answers(200, list[CallOut], public=True),
+    response=answers(200, Page[CallOut], public=True),
     auth=None,
-    summary="List calls",
+    summary="List calls, a page at a time",
     description="Open and past allocation rounds, latest deadline first. Drafts are listed only "
     "for the committee (by session or bearer token).",
 )
-def call_list(request):
-    return list(selectors.call_list(viewer=request_viewer(request)))
+def call_list(request, page: Query[PageQuery]):
+    return page_of(selectors.call_list(viewer=request_viewer(request)), page)
 
 
 @router.get(
@@ -184,13 +191,16 @@ def proposal_return(request, proposal_id: int, payload: ReasonIn):
 
 @router.get(
     "/calls/{call_id}/proposals",
-    response=answers(200, list[CommitteeProposalOut]),
-    summary="The proposals of a call, for the committee",
-    description="Committee only. Every submitted proposal with its screening, reviewer "
-    "assignments, review figures (raw and severity-corrected mean, spread), rank and decision.",
+    response=answers(200, Page[CommitteeProposalOut]),
+    summary="The proposals of a call, for the committee, a page at a time",
+    description="Committee only. Every submitted proposal, in the order they were made, with its "
+    "screening, reviewer assignments, review figures (raw and severity-corrected mean, spread, "
+    "computed over the whole call), rank and decision.",
 )
-def call_proposals(request, call_id: int):
-    return selectors.call_proposals_for_committee(actor=request.user, call_id=call_id)
+def call_proposals(request, call_id: int, page: Query[PageQuery]):
+    return page_of(
+        selectors.call_proposals_for_committee(actor=request.user, call_id=call_id), page
+    )
 
 
 @router.post(
@@ -231,13 +241,13 @@ def proposal_create(request, call_id: int, payload: ProposalCreateIn):
 
 @router.get(
     "/proposals",
-    response=answers(200, list[ProposalOut]),
-    summary="My proposals",
+    response=answers(200, Page[ProposalOut]),
+    summary="My proposals, a page at a time",
     description="The caller's own proposals, newest first, each with what still blocks its "
     "submission and, once decided, the committee's decision.",
 )
-def proposal_list(request):
-    return list(selectors.proposals_of_applicant(actor=request.user))
+def proposal_list(request, page: Query[PageQuery]):
+    return page_of(selectors.proposals_of_applicant(actor=request.user), page)
 
 
 @router.get(

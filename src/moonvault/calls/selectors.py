@@ -33,6 +33,7 @@ from moonvault.calls.models import (
     ProposalVersion,
     Screening,
 )
+from moonvault.core.db import QueryRows
 from moonvault.core.errors import Conflict, DomainError, NotFound
 from moonvault.review.models import Assignment, RankEntry, Review
 from moonvault.review.selectors import RankFigures, ranking_figures
@@ -67,7 +68,8 @@ def call_list(*, viewer=None, status: str = "", mission: str = "", q: str = "") 
         calls = calls.filter(missions__code=mission)
     if q:
         calls = calls.filter(Q(title__icontains=q) | Q(title_zh__icontains=q))
-    return calls
+    # Two calls may share a deadline; the pk keeps the pages of the list from overlapping.
+    return calls.order_by("-proposals_due", "-pk")
 
 
 def call_get(*, viewer=None, call_id: int) -> Call:
@@ -314,8 +316,12 @@ def _submitted(call: Call) -> QuerySet[Proposal]:
     return call.proposals.exclude(status=ProposalStatus.DRAFT).order_by("id")
 
 
-def call_proposals_for_committee(*, actor, call_id: int) -> list[CommitteeRow]:
-    """Every submitted proposal of a call (drafts stay private to their PI), in id order."""
+def call_proposals_for_committee(*, actor, call_id: int) -> QueryRows[CommitteeRow]:
+    """Every submitted proposal of a call (drafts stay private to their PI), in id order.
+
+    A page of them reads only its own proposals' parts; the review figures are computed over the
+    whole call, as a reviewer's severity is.
+    """
     call = call_for_committee(actor=actor, call_id=call_id)
     proposals = _with_parts(
         _submitted(call)
@@ -332,18 +338,22 @@ def call_proposals_for_committee(*, actor, call_id: int) -> list[CommitteeRow]:
             )
         )
     )
-    figures = {f.proposal.pk: f for f in ranking_figures(call=call)}
-    return [
-        CommitteeRow(
-            proposal=p,
-            screening=_related(p, "screening"),
-            assignments=list(p.assignments.all()),
-            figures=figures.get(p.pk),
-            rank=_related(p, "rank"),
-            decision=_related(p, "decision"),
-        )
-        for p in proposals
-    ]
+
+    def rows(page: list[Proposal]) -> list[CommitteeRow]:
+        figures = {f.proposal.pk: f for f in ranking_figures(call=call)}
+        return [
+            CommitteeRow(
+                proposal=p,
+                screening=_related(p, "screening"),
+                assignments=list(p.assignments.all()),
+                figures=figures.get(p.pk),
+                rank=_related(p, "rank"),
+                decision=_related(p, "decision"),
+            )
+            for p in page
+        ]
+
+    return QueryRows(proposals, rows)
 
 
 @dataclass(frozen=True)
@@ -392,7 +402,7 @@ class RankRow:
     reviews: list[Review]
 
 
-def call_ranking(*, actor, call_id: int) -> list[RankRow]:
+def call_ranking(*, actor, call_id: int) -> QueryRows[RankRow]:
     """The ranking in final order with every review, confidential comments included.
 
     Empty until the call reaches ranking, when the order is computed.
@@ -411,9 +421,12 @@ def call_ranking(*, actor, call_id: int) -> list[RankRow]:
         )
         .order_by("final_rank")
     )
-    return [
-        RankRow(entry=e, reviews=[a.review for a in e.proposal.assignments.all()]) for e in entries
-    ]
+    return QueryRows(
+        entries,
+        lambda page: [
+            RankRow(entry=e, reviews=[a.review for a in e.proposal.assignments.all()]) for e in page
+        ],
+    )
 
 
 def proposal_in_call(*, call_id: int, proposal_id: int) -> None:

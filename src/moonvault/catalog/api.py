@@ -5,7 +5,6 @@ curator role is checked here, as the curation pages check it; the services check
 """
 
 from ninja import Query, Router, Status
-from pydantic import Field
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
@@ -24,16 +23,13 @@ from moonvault.catalog.schemas import (
     SampleSplitIn,
     SampleWeighIn,
 )
-from moonvault.core.api import answers, json_answer, require_write
+from moonvault.core.api import PageQuery, answers, json_answer, require_write
 
 router = Router(tags=["catalog"])
 
-MAX_PAGE = 200
 
-
-class SampleQuery(SampleSearchQuery):
-    limit: int = Field(50, ge=1, le=MAX_PAGE)
-    offset: int = Field(0, ge=0)
+class SampleQuery(PageQuery, SampleSearchQuery):
+    """The catalog's filters, a page at a time."""
 
 
 @router.get(

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field
 from moonvault.catalog import selectors
 from moonvault.catalog.models import Form, Pool, State
 from moonvault.catalog.selectors import COUNT_LIMIT
+from moonvault.core.api import Page
 from moonvault.core.units import format_mass
 
 SAMPLE_EXAMPLE = {
@@ -160,7 +161,7 @@ class SampleFacetsOut(Schema):
     state: list[FacetOptionOut]
 
 
-class SamplePage(Schema):
+class SamplePage(Page[SampleOut]):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -260,9 +261,6 @@ class SamplePage(Schema):
         "text, publication or mass filter that could not be answered from the pre-counted facets: "
         "counting stops there, and the facet options show null counts."
     )
-    limit: int
-    offset: int
-    items: list[SampleOut]
     facets: SampleFacetsOut
     facets_source: Literal["table", "query", "table+query"]
 

@@ -1,11 +1,17 @@
-"""What every API handler needs to know about the caller, whatever app it belongs to."""
+"""What every API handler needs, whatever app it belongs to: the caller, the one error shape,
+and the pages of the lists that grow with the programme."""
 
+from typing import Generic, TypeVar
+
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from ninja import Schema
 from ninja.renderers import JSONRenderer
+from pydantic import Field
 
 from moonvault.accounts.models import ApiToken
 from moonvault.accounts.selectors import user_for_token
+from moonvault.core.db import QueryRows
 from moonvault.core.errors import PermissionDenied
 
 
@@ -70,3 +76,40 @@ def json_answer(request, payload) -> HttpResponse:
         _JSON.render(request, payload, response_status=200),
         content_type=f"{_JSON.media_type}; charset={_JSON.charset}",
     )
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+MAX_PAGE = 200
+
+
+class PageQuery(Schema):
+    """The query parameters of a paged list."""
+
+    limit: int = Field(50, ge=1, le=MAX_PAGE, description=f"Rows on the page, 1 to {MAX_PAGE}.")
+    offset: int = Field(0, ge=0, description="Rows of the whole list to skip before the page.")
+
+
+Item = TypeVar("Item")
+
+
+class Page(Schema, Generic[Item]):
+    """One page of a list: ask for the next with `offset` increased by `limit` until `offset`
+    reaches `count`; a page past the end is empty, not an error."""
+
+    count: int = Field(description="Rows in the whole list, whatever the page.", examples=[1])
+    limit: int = Field(examples=[50])
+    offset: int = Field(examples=[0])
+    items: list[Item]
+
+
+def page_of(rows: QuerySet | QueryRows | list, page: PageQuery) -> dict:
+    """One page of a list, in its selector's order, with the size of the whole list.
+
+    A queryset is counted with one COUNT and only the page's rows are read; a list that its
+    selector had to filter in Python is already whole, and is only cut.
+    """
+    count = len(rows) if isinstance(rows, list) else rows.count()
+    # A page past the end needs no query: the count already says there is nothing to list.
+    items = list(rows[page.offset : page.offset + page.limit]) if page.offset < count else []
+    return {"count": count, "limit": page.limit, "offset": page.offset, "items": items}

@@ -1,7 +1,9 @@
 """Database helpers shared by the apps."""
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from django.db import connection, connections, models, router
 from django.db.models import QuerySet
@@ -125,6 +127,30 @@ class FixedQuery:
             compiled = (compiler, sql, slots, compiler.get_converters(columns))
         self.compiled[using] = compiled
         return compiled
+
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class QueryRows(Generic[Row]):
+    """The rows of a list built from its queryset one slice at a time, like the queryset itself.
+
+    Some lists answer with more than a model's fields (a proposal with its review figures): a
+    page of such a list builds only its own rows, and its size is one COUNT of the queryset.
+    """
+
+    queryset: QuerySet
+    build: Callable[[list], list[Row]]
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __getitem__(self, window: slice) -> list[Row]:
+        return self.build(list(self.queryset[window]))
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.build(list(self.queryset)))
 
 
 class _Slot(str):

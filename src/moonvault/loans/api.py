@@ -7,12 +7,12 @@ and rules; a read-only token is refused before any change. A loan that the calle
 """
 
 from django.http import HttpResponse
-from ninja import File, Form, Router, Status
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
-from moonvault.core.api import answers, require_write
+from moonvault.core.api import Page, PageQuery, answers, page_of, require_write
 from moonvault.loans import documents, selectors
 from moonvault.loans.schemas import (
     AccountabilityOut,
@@ -68,13 +68,13 @@ def _detail(request, loan_id: int):
 
 @router.get(
     "/loans",
-    response=answers(200, list[LoanOut]),
-    summary="List loans",
+    response=answers(200, Page[LoanOut]),
+    summary="List loans, a page at a time",
     description="Every loan for a curator; the caller's own loans for a principal investigator; "
-    "an empty list for anyone else. Newest first.",
+    "none for anyone else. Newest first; `count` is the number of loans the caller may see.",
 )
-def loan_list(request):
-    return list(selectors.loan_list(actor=request.user))
+def loan_list(request, page: Query[PageQuery]):
+    return page_of(selectors.loan_list(actor=request.user), page)
 
 
 @router.get(
@@ -402,13 +402,13 @@ def loan_close(request, loan_id: int):
 
 @router.get(
     "/incidents",
-    response=answers(200, list[IncidentOut]),
-    summary="List incidents",
+    response=answers(200, Page[IncidentOut]),
+    summary="List incidents, a page at a time",
     description="Curators only. Open incidents first, newest first within each.",
 )
-def incident_list(request):
+def incident_list(request, page: Query[PageQuery]):
     require_role(request.user, Role.CURATOR)
-    return list(selectors.incidents_for_curator())
+    return page_of(selectors.incidents_for_curator(), page)
 
 
 @router.post(
@@ -485,13 +485,13 @@ def _exhibition_reader(request) -> None:
 
 @router.get(
     "/exhibitions",
-    response=answers(200, list[ExhibitionOut]),
-    summary="List exhibition loans",
-    description="Curators and the committee.",
+    response=answers(200, Page[ExhibitionOut]),
+    summary="List exhibition loans, a page at a time",
+    description="Curators and the committee. Latest start first.",
 )
-def exhibition_list(request):
+def exhibition_list(request, page: Query[PageQuery]):
     _exhibition_reader(request)
-    return list(selectors.exhibitions())
+    return page_of(selectors.exhibitions(), page)
 
 
 @router.get(
@@ -611,21 +611,21 @@ def publication_record(request, payload: PublicationIn):
 
 @router.get(
     "/missions/{code}/publications",
-    response=answers(200, list[PublicationOut], public=True),
+    response=answers(200, Page[PublicationOut], public=True),
     auth=None,
-    summary="Results that used a mission's samples",
+    summary="Results that used a mission's samples, a page at a time",
     description="Public. Publications linked to samples of the mission, newest first.",
 )
-def mission_publications(request, code: str):
-    return list(selectors.publications_for_mission_code(code=code))
+def mission_publications(request, code: str, page: Query[PageQuery]):
+    return page_of(selectors.publications_for_mission_code(code=code), page)
 
 
 @router.get(
     "/samples/{identifier}/publications",
-    response=answers(200, list[PublicationOut], public=True),
+    response=answers(200, Page[PublicationOut], public=True),
     auth=None,
-    summary="Results that used a sample",
+    summary="Results that used a sample, a page at a time",
     description="Public. Publications linked to the sample, newest first.",
 )
-def sample_publications(request, identifier: str):
-    return list(selectors.publications_for_sample_identifier(identifier=identifier))
+def sample_publications(request, identifier: str, page: Query[PageQuery]):
+    return page_of(selectors.publications_for_sample_identifier(identifier=identifier), page)

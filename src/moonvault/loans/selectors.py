@@ -107,9 +107,10 @@ def incidents_for_curator(*, status: str = "", kind: str = "", q: str = "") -> Q
         incidents = incidents.filter(
             Q(sample__identifier__icontains=q) | Q(loan__number__icontains=q)
         )
+    # "open" sorts before "resolved"; the pk keeps incidents opened together in one order.
     return incidents.select_related(
         "sample", "loan", "exhibition", "stock_check__location"
-    ).order_by("-status", "-opened_at")
+    ).order_by("status", "-opened_at", "-pk")
 
 
 def stock_checks(*, status: str = "", q: str = "") -> QuerySet[StockCheck]:
@@ -162,7 +163,7 @@ def exhibitions(*, status: str = "", q: str = "") -> QuerySet[Exhibition]:
         shown = shown.filter(status=status)
     if q:
         shown = shown.filter(Q(title__icontains=q) | Q(organiser__icontains=q))
-    return shown.order_by("-starts_on", "title")
+    return shown.order_by("-starts_on", "title", "-pk")
 
 
 def exhibition_detail(*, exhibition_id: int) -> ExhibitionDetail:
@@ -184,7 +185,7 @@ def publications_of_mission(*, mission: Mission | None) -> QuerySet[Publication]
     qs = Publication.objects.filter(uses__isnull=False)
     if mission is not None:
         qs = qs.filter(uses__sample__mission=mission)
-    return qs.distinct().prefetch_related("authors").order_by("-year", "title")
+    return qs.distinct().prefetch_related("authors").order_by("-year", "title", "-pk")
 
 
 def publications_of_sample(*, sample: Sample) -> QuerySet[Publication]:
@@ -192,7 +193,7 @@ def publications_of_sample(*, sample: Sample) -> QuerySet[Publication]:
         Publication.objects.filter(uses__sample=sample)
         .distinct()
         .prefetch_related("authors")
-        .order_by("-year", "title")
+        .order_by("-year", "title", "-pk")
     )
 
 

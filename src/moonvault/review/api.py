@@ -4,13 +4,13 @@ A reviewer conflicted with a proposal, automatically or by declaration, is told 
 that the proposal does not exist: never its text, its reviews or its scores.
 """
 
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.permissions import require_role
 from moonvault.calls.schemas import ProposalContentOut
 from moonvault.calls.selectors import call_ranking, proposal_in_call
-from moonvault.core.api import answers, require_write
+from moonvault.core.api import Page, PageQuery, answers, page_of, require_write
 from moonvault.review import selectors, services
 from moonvault.review.schemas import (
     AssignmentIn,
@@ -37,14 +37,15 @@ router = Router(tags=["review"])
 
 @router.get(
     "/reviews/declarations-due",
-    response=answers(200, list[DeclarationDueOut]),
-    summary="Proposals awaiting my conflict declaration",
-    description="Reviewers only: proposals of my panels on which I have not declared yet. "
-    "Proposals I am automatically conflicted with are left out.",
+    response=answers(200, Page[DeclarationDueOut]),
+    summary="Proposals awaiting my conflict declaration, a page at a time",
+    description="Reviewers only: proposals of my panels on which I have not declared yet, by "
+    "call and in the order they were made. Proposals I am automatically conflicted with are left "
+    "out, and not counted.",
 )
-def declarations_due(request):
+def declarations_due(request, page: Query[PageQuery]):
     require_role(request.user, Role.REVIEWER)
-    return list(selectors.declarations_due(reviewer=request.user))
+    return page_of(selectors.declarations_due(reviewer=request.user), page)
 
 
 @router.get(
@@ -78,13 +79,14 @@ def conflict_declare(request, proposal_id: int, payload: ConflictIn):
 
 @router.get(
     "/reviews/assignments",
-    response=answers(200, list[MyAssignmentOut]),
-    summary="My review assignments",
-    description="Reviewers only: the proposals I am asked to review, soonest deadline first.",
+    response=answers(200, Page[MyAssignmentOut]),
+    summary="My review assignments, a page at a time",
+    description="Reviewers only: the proposals I am asked to review, in every round, soonest "
+    "deadline first.",
 )
-def my_assignments(request):
+def my_assignments(request, page: Query[PageQuery]):
     require_role(request.user, Role.REVIEWER)
-    return list(selectors.reviewer_assignments(reviewer=request.user).select_related("review"))
+    return page_of(selectors.reviewer_assignments(reviewer=request.user), page)
 
 
 @router.get(
@@ -176,14 +178,15 @@ def assignment_remove(request, assignment_id: int):
 
 @router.get(
     "/calls/{call_id}/ranking",
-    response=answers(200, list[RankRowOut]),
-    summary="The ranking of a call",
+    response=answers(200, Page[RankRowOut]),
+    summary="The ranking of a call, a page at a time",
     description="Committee only. Per proposal in final order: computed and final rank, raw "
     "mean, mean corrected for reviewer severity, spread, the reason for any move, and every "
-    "review. Empty until the call reaches ranking.",
+    "review. Empty until the call reaches ranking. `PUT` takes the whole order: read every "
+    "page first.",
 )
-def ranking_get(request, call_id: int):
-    return call_ranking(actor=request.user, call_id=call_id)
+def ranking_get(request, call_id: int, page: Query[PageQuery]):
+    return page_of(call_ranking(actor=request.user, call_id=call_id), page)
 
 
 @router.put(

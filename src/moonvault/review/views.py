@@ -183,7 +183,8 @@ def assignment_run(request, call_id: int):
 @role_required(Role.COMMITTEE)
 def ranking(request, call_id: int):
     call = call_selectors.call_for_committee(actor=request.user, call_id=call_id)
-    ranked = call_selectors.call_ranking(actor=request.user, call_id=call.pk)
+    # The committee orders the whole ranking at once, so the page builds every row, once.
+    ranked = list(call_selectors.call_ranking(actor=request.user, call_id=call.pk))
     form = RankingForm(request.POST or None, entries=[row.entry for row in ranked])
     status = 200
     if request.method == "POST":
