@@ -211,6 +211,14 @@ class Sample(models.Model):
             models.Index(fields=["state", "mass_ug"], name="sample_state_mass"),
             models.Index(fields=["mission", "mass_ug"], name="sample_mission_mass"),
             models.Index(fields=["updated_at"], name="sample_updated"),
+            # The samples a borrower holds or is being sent (a few percent of the inventory):
+            # which open loans still owe a return is read from this alone, not from the heap
+            # pages of every such sample (the compliance page, loans/services/obligations.py).
+            models.Index(
+                fields=["id"],
+                name="sample_held",
+                condition=models.Q(state__in=[State.ON_LOAN, State.IN_TRANSIT]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -140,11 +140,19 @@ class Table:
         return max(0, total - min(len(self.rows), SHOWN_ROWS))
 
     def first_of(self, rows, limit: int | None):
-        """`rows` (a queryset), or only its first `limit` when a page shows no more, with the
-        count of the whole: a table of every loan or institution is long at scale."""
+        """`rows`, or only its first `limit` when a page shows no more, with the count of the
+        whole: a table of every loan or institution is long at scale.
+
+        A queryset of plain rows is counted and sliced in SQL. A grouped one is read whole and
+        cut here: counting its groups would run the whole aggregate a second time, which costs
+        more than the rows it returns."""
         if limit is None:
             return rows
-        self.total = rows.count()
+        if rows.query.group_by is None:
+            self.total = rows.count()
+            return rows[:limit]
+        rows = list(rows)
+        self.total = len(rows)
         return rows[:limit]
 
 
