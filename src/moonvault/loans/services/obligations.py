@@ -6,15 +6,12 @@ from datetime import date
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import (
-    BooleanField,
     Case,
-    CharField,
     DateField,
     Exists,
     F,
     OuterRef,
     Q,
-    QuerySet,
     Value,
     When,
 )
@@ -22,6 +19,7 @@ from django.db.models.functions import Least, NullIf
 
 from moonvault.accounts.models import Person, Role
 from moonvault.catalog.models import State
+from moonvault.core.db import QueryRows
 from moonvault.core.notify import notify
 from moonvault.loans.models import Loan, LoanItem
 
@@ -90,11 +88,15 @@ def _owed(duty: Duty) -> Q:
     return owed & Q(holds_samples=True) if duty.while_held else owed
 
 
-def compliance_list(*, today: date) -> QuerySet[Loan]:
+def compliance_list(*, today: date) -> QueryRows[Loan]:
     """Every loan not closed, overdue loans first, then by the next obligation's date (loans
-    owing none last), then by number; each annotated with its next obligation as
-    loan_obligations gives it: `next_what` and `next_due` (None when it owes none) and whether
-    it is `overdue`."""
+    owing none last), then by number; each with its next obligation as loan_obligations gives
+    it: `next_what` and `next_due` (None when it owes none) and whether it is `overdue`.
+
+    The database sorts by the next date and reads one page; `next_what` and `overdue` are found
+    for that page's loans only. PostgreSQL evaluates the "holds samples" subquery once for each
+    place it appears in the statement, so it appears twice, not in every CASE that names it.
+    """
     holding = LoanItem.objects.filter(loan=OuterRef("pk"), sample__state__in=HELD_STATES)
     # A duty the loan does not owe stands in as the latest date rather than NULL: LEAST skips
     # NULLs on PostgreSQL but returns NULL on SQLite.
@@ -103,30 +105,27 @@ def compliance_list(*, today: date) -> QuerySet[Loan]:
         Case(When(_owed(duty), then=F(duty.field)), default=never, output_field=DateField())
         for duty in DUTIES
     ]
-    return (
+    loans = (
         Loan.objects.exclude(status=Loan.Status.CLOSED)
         # Not joined: the database would then carry every open loan's borrower and institution
         # through the sort to show a page of them.
         .prefetch_related("pi", "institution")
         .annotate(holds_samples=Exists(holding))
         .annotate(next_due=NullIf(Least(*dates), never))
-        .annotate(
-            # The first duty in DUTIES falling due that day, as loan_obligations' stable sort.
-            next_what=Case(
-                *(
-                    When(_owed(duty) & Q(**{duty.field: F("next_due")}), then=Value(duty.what))
-                    for duty in DUTIES
-                ),
-                output_field=CharField(),
-            ),
-            overdue=Case(
-                When(next_due__lt=today, then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            ),
-        )
-        .order_by("-overdue", F("next_due").asc(nulls_last=True), "number")
+        # Overdue loans are those whose next date is before today: they sort first by it alone.
+        .order_by(F("next_due").asc(nulls_last=True), "number")
     )
+
+    def with_next(page: list[Loan]) -> list[Loan]:
+        for loan in page:
+            # The database's next_due is what the page was sorted by; the tests hold it equal
+            # to the first obligation's date.
+            first = next(iter(loan_obligations(loan, held=loan.holds_samples)), None)
+            loan.next_what = first.what if first else None
+            loan.overdue = loan.next_due is not None and loan.next_due < today
+        return page
+
+    return QueryRows(loans, with_next)
 
 
 @transaction.atomic
