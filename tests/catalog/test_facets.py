@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from moonvault.catalog import selectors
+from moonvault.catalog import facets, selectors
 from moonvault.catalog.facets import (
     ALL_MASSES,
     MassSplit,
@@ -308,3 +308,25 @@ def test_matches_past_the_limit_are_counted_and_not_grouped(receive, mission_ce5
     none, none_queries = queries(SampleFilters(q="CE6"))
     assert (none.total, none.exact) == (0, True)
     assert not [sql for sql in none_queries if "GROUP BY" in sql]
+
+
+@pytest.mark.parametrize("mass_min_ug", [None, GRAM])
+def test_a_search_reads_the_facet_rows_from_one_index_alone(mass_min_ug):
+    """Every search reads the rows of a bucket (no mass range) or sums a range of buckets: the
+    facet index holds every column either read needs, so the table itself is not read."""
+    with CaptureQueriesContext(connection) as queries:
+        facets.facet_table_rows(buckets=mass_split(mass_min_ug, None).buckets)
+    (sql,) = [q["sql"] for q in queries.captured_queries]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A test table is a few rows, which any plan reads cheaply: leave the planner only
+            # the indexes.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute(f"EXPLAIN {sql}")
+            expected = "Index Only Scan using sample_facet_bucket_counts"
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            expected = "USING COVERING INDEX sample_facet_bucket_counts"
+        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    assert expected in plan, plan

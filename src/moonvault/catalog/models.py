@@ -252,7 +252,14 @@ class SampleFacet(models.Model):
                 fields=["mission", "form", "pool", "state", "bucket"], name="sample_facet_unique"
             )
         ]
-        indexes = [models.Index(fields=["bucket"], name="sample_facet_bucket")]
+        indexes = [
+            # Every catalog search reads the rows of a bucket or a range of buckets: this index
+            # alone answers it, without a read of the table (half the time of a mass range).
+            models.Index(
+                fields=["bucket", "mission", "form", "pool", "state", "count"],
+                name="sample_facet_bucket_counts",
+            )
+        ]
 
 
 class IdentifierCounter(models.Model):
