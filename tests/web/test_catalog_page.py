@@ -1,9 +1,13 @@
+from html import escape
+
 import pytest
+from django.template import engines
+from django.urls import reverse
 from django.utils import translation
 
 from moonvault.catalog.models import Form, Pool
 from moonvault.catalog.services import samples_receive
-from moonvault.web.templatetags.moonvault import sample_label
+from moonvault.web.templatetags.moonvault import catalog_rows, mass, refine, sample_label
 from tests.conftest import GRAM
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +141,76 @@ def test_the_catalog_rows_are_in_the_readers_language(client, shelf):
         labels = [str(Form.ROCK_FRAGMENT.label), str(Pool.PERMANENT.label)]
     assert all(f"<td>{label}</td>" in page for label in labels)
     assert "<td>Rock fragment</td>" not in page
+
+
+ROW = {
+    "identifier": "74001,6040",
+    "mission": "A17",
+    "form": "rock_fragment",
+    "pool": "permanent",
+    "state": "stored",
+    "mass_ug": 2_500_000,
+    "classification": "Orange glass",
+    "subtype": "",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_catalog_row_is_the_sample_s_cells_escaped_as_the_template_would(language):
+    odd = {
+        **ROW,
+        "identifier": "A&B <x>,1 é#?%\"'",
+        "mission": "M&<",
+        "form": "not-a-form",
+        "classification": "Breccia <b> & glass",
+        "subtype": "x'y\"",
+        "mass_ug": None,
+    }
+    with translation.override(language):
+        # The same cells written in the template language, as the page had them before.
+        template = engines["django"].from_string(
+            "{% load moonvault %}{% for s in rows %}"
+            "<tr><td><a href=\"{% url 'sample-detail' s.identifier %}\">{{ s.identifier }}</a>"
+            "</td><td>{{ s.mission }}</td><td>{{ s.form|sample_label:'form' }}</td>"
+            "<td>{{ s.pool|sample_label:'pool' }}</td><td>{{ s.state|sample_label:'state' }}</td>"
+            '<td class="num">{{ s.mass_ug|mass }}</td><td>{{ s.classification }}'
+            "{% if s.subtype %} · {{ s.subtype }}{% endif %}</td></tr>{% endfor %}"
+        )
+        rows = [ROW, odd]
+        assert catalog_rows(rows) == template.render({"rows": rows})
+        html = catalog_rows([odd])
+        assert f'href="{escape(reverse("sample-detail", args=[odd["identifier"]]))}"' in html
+        assert "<x>" not in html and "<b>" not in html
+        assert f"<td>{escape(odd['classification'])} · {escape(odd['subtype'])}</td>" in html
+        assert f'<td class="num">{mass(None)}</td>' in html
+        assert f"<td>{sample_label('permanent', 'pool')}</td>" in catalog_rows([ROW])
+    assert catalog_rows([]) == ""
+
+
+def test_a_search_matching_nothing_says_so(client, shelf):
+    page = client.get("/samples/", {"q": "no-such-sample"}).text
+    assert "0 samples" in page and "No sample matches." in page and "<tr><td><a" not in page
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "mission=CE5&state=stored&page=3",
+        "q=a%26b+c&text=%E7%8E%84%E6%AD%A6&form=powder&form=x&page=2",
+        "page=1&mission=A17",
+    ],
+)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("mission", "CE5"), ("state", ""), ("form", "rock fragment&"), ("text", "玄武 岩")],
+)
+def test_a_facet_link_is_this_address_with_one_filter_changed_from_page_one(rf, query, name, value):
+    request = rf.get(f"/samples/?{query}")
+    expected = request.GET.copy()
+    expected.pop("page", None)
+    if value:
+        expected[name] = value
+    else:
+        expected.pop(name, None)
+    assert refine({"request": request}, name, value) == f"/samples/?{expected.urlencode()}"
