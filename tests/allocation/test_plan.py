@@ -3,12 +3,14 @@
 import pytest
 from django.utils import translation
 
+from moonvault.accounts.models import Institution, Person
 from moonvault.allocation.models import Allocation, AllocationPlan
 from moonvault.allocation.services import mission_headroom, plan_apply, plan_decide, plan_propose
 from moonvault.calls.models import ProposalStatus
 from moonvault.catalog.models import Sample, State
 from moonvault.core.errors import Conflict, DomainError
 from moonvault.custody.verification import custody_verify
+from moonvault.web.selectors import released_by_institution
 from tests.conftest import GRAM
 from tests.rounds import MG, run_round_to_ranking
 
@@ -96,3 +98,33 @@ def test_each_outcome_keeps_its_english_explanation_and_the_message_to_translate
             chinese = outcome.explanation_shown
         assert chinese.startswith(f"排名第 {outcome.rank} / 3；")
         assert "ranked" not in chinese
+
+
+def test_applying_a_plan_records_the_mission_and_the_pi_institution_of_each_allocation(
+    mission_ce5, receive, round_people
+):
+    call, committee, proposals, _ = run_round_to_ranking(
+        mission_ce5, receive, round_people, requests_mg=[(1500, 1000), (1500, 1000), (1800, 1500)]
+    )
+    paris = proposals[0].pi.person.institution
+    # The second PI has left their institution before the decision.
+    Person.objects.filter(user=proposals[1].pi).update(institution=None)
+    plan = plan_propose(actor=committee, call_id=call.pk)
+    allocations = plan_apply(actor=committee, plan_id=plan.pk)
+    recorded = {
+        a.item.proposal_id: (a.mission_id, a.institution_id, a.country)
+        for a in Allocation.objects.filter(pk__in=[a.pk for a in allocations])
+    }
+    assert recorded == {
+        proposals[0].pk: (mission_ce5.pk, paris.pk, "FR"),
+        proposals[1].pk: (mission_ce5.pk, None, ""),
+    }
+    # The first PI moves afterwards: what was released to Paris stays with Paris.
+    Person.objects.filter(user=proposals[0].pi).update(
+        institution=Institution.objects.get(country="DE")
+    )
+    rows = released_by_institution().rows
+    assert {(r["institution"], r["country"], r["mass_ug"]) for r in rows} == {
+        (paris.name, "FR", 1500 * MG),
+        ("", "", 1500 * MG),
+    }

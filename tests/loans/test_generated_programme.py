@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 
 from moonvault.accounts.models import Institution, Person, Role
+from moonvault.allocation.models import Allocation
 from moonvault.calls.models import Call, CallStatus, Decision, Proposal, ProposalStatus
 from moonvault.catalog.facets import sample_facets_drift
 from moonvault.catalog.models import Sample, State
@@ -79,6 +80,18 @@ def test_each_loan_lends_samples_in_the_state_its_status_means(generated_program
             ProposalStatus.APPROVED,
             ProposalStatus.PARTIALLY_APPROVED,
         )
+
+
+def test_each_allocation_records_its_mission_and_the_pi_institution_and_country(
+    generated_programme,
+):
+    allocations = Allocation.objects.select_related("item__proposal__pi__person__institution")
+    assert allocations.count() > 0
+    for allocation in allocations:
+        institution = allocation.item.proposal.pi.person.institution
+        assert allocation.mission_id == allocation.item.mission_id
+        assert allocation.institution_id == institution.pk
+        assert allocation.country == institution.country
 
 
 def test_a_loan_that_came_back_has_its_journey_in_the_ledger(generated_programme):

@@ -5,9 +5,10 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from moonvault.accounts.models import Institution
 from moonvault.allocation.messages import RANKED
 from moonvault.calls.models import Call, RequestedItem
-from moonvault.catalog.models import Sample
+from moonvault.catalog.models import Mission, Sample
 
 
 class AllocationPlan(models.Model):
@@ -115,9 +116,27 @@ class PlanLine(models.Model):
 
 
 class Allocation(models.Model):
-    """A portion set aside for a requested item: a new split, or a whole sample."""
+    """A portion set aside for a requested item: a new split, or a whole sample.
+
+    What the public reports count released mass by is recorded when the allocation is made (the
+    committee applies its plan), so that each report is one GROUP BY over this table alone: the
+    requested item's `mission`, and the principal investigator's `institution` and that
+    institution's `country` at that moment. Mass released to an institution stays with it when
+    the PI moves to another one later. A PI without an institution leaves both empty.
+    """
 
     item = models.ForeignKey(RequestedItem, on_delete=models.PROTECT, related_name="allocations")
+    # Not indexed alone: the indexes below begin with them.
+    mission = models.ForeignKey(Mission, on_delete=models.PROTECT, related_name="+", db_index=False)
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
     plan = models.ForeignKey(
         AllocationPlan, on_delete=models.PROTECT, null=True, related_name="allocations"
     )
@@ -132,5 +151,22 @@ class Allocation(models.Model):
     class Meta:
         ordering = ["item", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(mass_ug__gt=0), name="allocation_mass_pos")
+            models.CheckConstraint(condition=models.Q(mass_ug__gt=0), name="allocation_mass_pos"),
+            # The country is the institution's: both recorded, or neither.
+            models.CheckConstraint(
+                condition=models.Q(institution__isnull=True, country="")
+                | (models.Q(institution__isnull=False) & ~models.Q(country="")),
+                name="allocation_country_with_institution",
+            ),
+        ]
+        # The transparency tables' GROUP BYs, each read from one index alone (index-only scans
+        # on PostgreSQL): per mission, country and institution; the years and the last 365
+        # days' releases from the one by date.
+        indexes = [
+            models.Index(fields=["mission", "mass_ug"], name="allocation_mission"),
+            models.Index(fields=["created_at", "mission", "mass_ug"], name="allocation_created"),
+            models.Index(fields=["country", "mass_ug"], name="allocation_country"),
+            models.Index(
+                fields=["institution", "country", "mass_ug"], name="allocation_institution"
+            ),
         ]

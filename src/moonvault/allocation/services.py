@@ -13,7 +13,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from moonvault.accounts.models import Role
+from moonvault.accounts.models import Institution, Role
 from moonvault.accounts.permissions import require_role
 from moonvault.allocation.messages import gettext_noop
 from moonvault.allocation.models import Allocation, AllocationPlan, PlanLine, PlanOutcome
@@ -67,9 +67,16 @@ def _ranked_items(call: Call, pinned: list[int], excluded: list[int]) -> list[Re
     return items
 
 
-def _country(item: RequestedItem) -> str:
+def _pi_institution(item: RequestedItem) -> Institution | None:
+    """The principal investigator's institution, if any (the item read with its
+    `proposal__pi__person__institution`)."""
     person = getattr(item.proposal.pi, "person", None)
-    return person.institution.country if person and person.institution else "--"
+    return person.institution if person else None
+
+
+def _country(item: RequestedItem) -> str:
+    institution = _pi_institution(item)
+    return institution.country if institution else "--"
 
 
 def _build_round(call: Call, items, handling_loss: int, min_split: int) -> Round:
@@ -260,7 +267,9 @@ def plan_apply(*, actor, plan_id: int) -> list[Allocation]:
             field="plan",
         )
     lines = list(
-        PlanLine.objects.filter(outcome__plan=plan).select_related("outcome__item").order_by("pk")
+        PlanLine.objects.filter(outcome__plan=plan)
+        .select_related("outcome__item__proposal__pi__person__institution")
+        .order_by("pk")
     )
     # Lock every source in one order before splitting, so concurrent plans cannot deadlock.
     source_ids = sorted({line.source_id for line in lines})
@@ -308,9 +317,14 @@ def plan_apply(*, actor, plan_id: int) -> list[Allocation]:
             reason=f"allocated to proposal {item.proposal_id}, item {item.pk}",
             data={"proposal": item.proposal_id, "item": item.pk},
         )
+        # Recorded as they are now, for the transparency tables (see Allocation).
+        institution = _pi_institution(item)
         allocations.append(
             Allocation(
                 item=item,
+                mission_id=item.mission_id,
+                institution=institution,
+                country=institution.country if institution else "",
                 plan=plan,
                 source_id=line.source_id,
                 sample=sample,

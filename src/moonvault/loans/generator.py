@@ -446,6 +446,7 @@ class _Lending:
     def __init__(self, writer: BulkLedger, rng, clock, seed: int, people: _People):
         self.writer, self.rng, self.clock = writer, rng, clock
         self.seed, self.curator, self.chair = seed, people.curator, people.chair
+        self.country = people.country
         self.cycle = itertools.cycle(LOAN_CYCLE)
         self.waiting: dict[str, list[tuple]] = {state: [] for _status, state in LOAN_CYCLE}
         self.after = dict.fromkeys(self.waiting, 0)  # the last sample id read, by state
@@ -464,10 +465,14 @@ class _Lending:
                     lent.append(
                         (self._loan(proposal, pi, institution, status, samples, due), samples)
                     )
-                    # Each portion lent was set aside for the approved item, split off its parent.
+                    # Each portion lent was set aside for the approved item, split off its
+                    # parent, recording the item's mission and the PI's institution.
                     allocations += [
                         Allocation(
                             item=item,
+                            mission_id=item.mission_id,
+                            institution_id=institution,
+                            country=self.country[institution],
                             source_id=s.parent or s.id,
                             sample_id=s.id,
                             mass_ug=s.mass,

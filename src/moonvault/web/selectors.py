@@ -5,6 +5,7 @@ the CSV downloads: masses are exact micrograms everywhere, and only the page for
 """
 
 import statistics
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from moonvault.accounts.models import Institution
 from moonvault.allocation.models import Allocation
 from moonvault.calls.models import Call
 from moonvault.calls.selectors import APPROVED_STATUSES, OUTCOME_STATUSES
@@ -103,7 +105,7 @@ def mission_accounting(*, mission: Mission) -> MissionAccounting:
         accounts.by_state[state] += mass
         if state not in GONE_STATES:
             by_pool[pool] += mass
-    allocated = Allocation.objects.filter(item__mission=mission).aggregate(m=Sum("mass_ug"))["m"]
+    allocated = Allocation.objects.filter(mission=mission).aggregate(m=Sum("mass_ug"))["m"]
     return MissionAccounting(accounts=accounts, by_pool=by_pool, allocated_ug=allocated or 0)
 
 
@@ -163,22 +165,19 @@ SHOWN_ROWS = 100
 
 MASS = Column("mass_ug", _("Released mass"), "mass")
 ALLOCATIONS = Column("allocations", _("Allocations"), "number")
+RELEASED = {"mass_ug": Sum("mass_ug"), "allocations": Count("*")}
 
 
-def _released(slug, title, key_columns, *group, limit: int | None = None) -> Table:
-    rows = (
-        Allocation.objects.values(*group)
-        .annotate(mass_ug=Sum("mass_ug"), allocations=Count("id"))
-        .order_by("-mass_ug", *group)
-    )
+def _released(slug, title, key_columns, rows, keys, *, limit: int | None = None) -> Table:
+    """Released mass and allocations per group of `rows`, ordered by mass then the keys; `keys`
+    are the fields of a row that fill `key_columns`, in their order (empty when null)."""
     table = Table(slug, title, [*key_columns, MASS, ALLOCATIONS])
     for row in table.first_of(rows, limit):
-        values = [row[g] for g in group]
         table.rows.append(
             {
                 **{
-                    c.key: v if v is not None else ""
-                    for c, v in zip(key_columns, values, strict=True)
+                    c.key: row[k] if row[k] is not None else ""
+                    for c, k in zip(key_columns, keys, strict=True)
                 },
                 "mass_ug": row["mass_ug"],
                 "allocations": row["allocations"],
@@ -187,12 +186,26 @@ def _released(slug, title, key_columns, *group, limit: int | None = None) -> Tab
     return table
 
 
+# The release tables group allocations by what each records when it is made (its mission, the
+# PI's institution and country then; see Allocation): one GROUP BY over the allocation table
+# alone, each from an index of its own. A mission's code or an institution's name is read for each
+# group (a subquery per row of the result), not joined to every allocation.
+
+
 def released_by_mission() -> Table:
+    code = Mission.objects.filter(pk=OuterRef("mission")).order_by().values("code")
+    rows = (
+        Allocation.objects.values("mission")
+        .annotate(**RELEASED)
+        .annotate(code=Subquery(code))
+        .order_by("-mass_ug", "code")
+    )
     return _released(
         "released-by-mission",
         _("Released mass per mission"),
         [Column("mission", _("Mission"))],
-        "item__mission__code",
+        rows,
+        ["code"],
     )
 
 
@@ -205,11 +218,11 @@ def released_by_year(*, mission: Mission | None = None) -> Table:
     )
     allocations = Allocation.objects.all()
     if mission is not None:
-        allocations = allocations.filter(item__mission=mission)
+        allocations = allocations.filter(mission=mission)
     rows = (
         allocations.annotate(year=ExtractYear("created_at"))
         .values("year")
-        .annotate(mass_ug=Sum("mass_ug"), allocations=Count("id"))
+        .annotate(**RELEASED)
         .order_by("year")
     )
     table.rows = [dict(row) for row in rows]
@@ -217,22 +230,31 @@ def released_by_year(*, mission: Mission | None = None) -> Table:
 
 
 def released_by_country(*, limit: int | None = None) -> Table:
+    rows = Allocation.objects.values("country").annotate(**RELEASED).order_by("-mass_ug", "country")
     return _released(
         "released-by-country",
         _("Released mass per country"),
         [Column("country", _("Country"))],
-        "item__proposal__pi__person__institution__country",
+        rows,
+        ["country"],
         limit=limit,
     )
 
 
 def released_by_institution(*, limit: int | None = None) -> Table:
+    name = Institution.objects.filter(pk=OuterRef("institution")).order_by().values("name")
+    rows = (
+        Allocation.objects.values("institution", "country")
+        .annotate(**RELEASED)
+        .annotate(name=Subquery(name))
+        .order_by("-mass_ug", "name", "country")
+    )
     return _released(
         "released-by-institution",
         _("Released mass per institution"),
         [Column("institution", _("Institution")), Column("country", _("Country"))],
-        "item__proposal__pi__person__institution__name",
-        "item__proposal__pi__person__institution__country",
+        rows,
+        ["name", "country"],
         limit=limit,
     )
 
@@ -397,12 +419,15 @@ def mission_remaining(*, now: datetime | None = None) -> Table:
             held[mission_id] += mass
         if pool == Pool.RESEARCH and state == State.STORED:
             research[mission_id] += mass
-    released = dict(
+    # A year's allocations, read off the (created_at, mission, mass) index and summed here:
+    # grouped in SQL, SQLite walks the (mission, mass) index over every allocation instead.
+    released: dict[int, int] = defaultdict(int)
+    for mission_id, mass in (
         Allocation.objects.filter(created_at__gte=now - RELEASE_RATE_WINDOW)
-        .values_list("item__mission_id")
-        .annotate(m=Sum("mass_ug"))
+        .values_list("mission", "mass_ug")
         .order_by()
-    )
+    ):
+        released[mission_id] += mass
     for mission in Mission.objects.order_by("landed_on", "code"):
         rate = released.get(mission.id, 0)
         table.rows.append(
