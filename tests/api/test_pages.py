@@ -18,8 +18,16 @@ from moonvault.accounts.services import person_create
 from moonvault.calls.models import Call, CallStatus, Proposal, ProposalStatus
 from moonvault.calls.selectors import call_ranking
 from moonvault.core.api import MAX_PAGE
-from moonvault.loans.models import Exhibition, Incident, Loan, Publication, PublicationUse
+from moonvault.loans.models import (
+    Exhibition,
+    Incident,
+    Loan,
+    Publication,
+    PublicationUse,
+    StockCheckLine,
+)
 from moonvault.loans.selectors import loan_list
+from moonvault.loans.services import incidents as stock
 from moonvault.review.models import Assignment
 from moonvault.review.selectors import declarations_due, reviewer_assignments
 from tests.api.test_errors import assert_error
@@ -33,6 +41,7 @@ PAGED = {
     "/loans": "/loans",
     "/incidents": "/incidents",
     "/exhibitions": "/exhibitions",
+    "/stock-checks/{check_id}/lines": "/stock-checks/1/lines",
     "/missions/{code}/publications": "/missions/CE5/publications",
     "/samples/{identifier}/publications": "/samples/CE5C0400YJFM00505/publications",
     "/calls": "/calls",
@@ -208,7 +217,50 @@ def test_a_reviewer_walks_their_assignments_and_declarations_due_once(client, ge
     assert [r["proposal_id"] for r in rows] == due
 
 
-# --- incidents, exhibitions and publications -----------------------------------------------------
+# --- incidents, stock checks, exhibitions and publications ---------------------------------------
+
+
+def test_a_stock_checks_lines_walk_once_by_sample_and_a_page_reads_only_its_rows(
+    client, curator, applicant, receive, mission_ce5, facility, cabinet
+):
+    samples = [
+        receive(f"CE5C0400YJFM0{n:04d}", mission_ce5, (n + 1) * GRAM) for n in range(700, 709)
+    ]
+    check = stock.stock_check_start(actor=curator, location_code=facility.code)
+    lines = list(StockCheckLine.objects.filter(stock_check=check).order_by("sample_id"))
+    stock.stock_check_record(
+        actor=curator, line_id=lines[4].pk, found=True, measured_ug=samples[4].mass_ug
+    )
+    other = stock.stock_check_start(actor=curator, location_code=cabinet.code)
+    client.force_login(curator)
+
+    rows, count = walk(client, f"/stock-checks/{check.pk}/lines", 2)
+    assert count == 9
+    assert [r["id"] for r in rows] == [line.pk for line in lines]
+    assert [r["identifier"] for r in rows] == [s.identifier for s in samples]
+    assert (rows[4]["found"], rows[4]["measured_mass_ug"]) == (True, samples[4].mass_ug)
+    assert {r["found"] for r in rows[:4] + rows[5:]} == {None}
+    assert walk(client, f"/stock-checks/{other.pk}/lines", 3) == ([], 0)
+    # The check itself lists no line any more.
+    header = client.get(f"/api/v1/stock-checks/{check.pk}").json()
+    assert header == {
+        "id": check.pk,
+        "location": facility.code,
+        "status": "open",
+        "started_at": header["started_at"],
+        "closed_at": None,
+    }
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"/api/v1/stock-checks/{check.pk}/lines", {"limit": 2})
+    with CaptureQueriesContext(connection) as many:
+        body = client.get(f"/api/v1/stock-checks/{check.pk}/lines", {"limit": MAX_PAGE}).json()
+    assert len(body["items"]) == 9 and len(many) == len(few)
+    assert len([q for q in many if "COUNT(" in q["sql"].upper()]) == 1
+
+    assert_error(client.get("/api/v1/stock-checks/999999/lines"), 404, "check")
+    client.force_login(applicant)
+    assert_error(client.get(f"/api/v1/stock-checks/{check.pk}/lines", {"limit": 2}), 403, None)
 
 
 def test_incidents_walk_open_first_and_once_when_opened_together(client, curator, applicant):

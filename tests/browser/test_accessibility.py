@@ -85,6 +85,7 @@ def pages_to_check(shipped_loan, catalog_family):
         ],
         "curator": ["/loans/", f"/loans/{shipped_loan.loan.pk}/", "/loans/incidents/"],
         committee.username: [
+            "/calls/committee/new/",
             f"/calls/committee/{r.call.pk}/",
             f"/review/calls/{reviewing.pk}/assignments/",
             f"/review/calls/{r.call.pk}/ranking/",

@@ -581,8 +581,11 @@ def test_a_stock_check_runs_from_start_to_an_incident_for_a_missing_sample(
         _post(client, applicant_user, "/stock-checks", {"location_code": facility.code}), 403, None
     )
     check = _ok(_post(client, curator, "/stock-checks", {"location_code": facility.code}), 201)
-    lines = {line["identifier"]: line["id"] for line in check["lines"]}
-    assert set(lines) == {here.identifier, gone.identifier}
+    assert (check["location"], check["status"]) == (facility.code, "open")
+    assert "lines" not in check
+    listed = _ok(_get(client, curator, f"/stock-checks/{check['id']}/lines"))
+    lines = {line["identifier"]: line["id"] for line in listed["items"]}
+    assert set(lines) == {here.identifier, gone.identifier} and listed["count"] == 2
     premature = _post(client, curator, f"/stock-checks/{check['id']}/close")
     assert_error(premature, 409, "check")
     _ok(
@@ -604,6 +607,11 @@ def test_a_stock_check_runs_from_start_to_an_incident_for_a_missing_sample(
     opened = _ok(_post(client, curator, f"/stock-checks/{check['id']}/close"))
     assert [i["sample"] for i in opened] == [gone.identifier]
     assert _ok(_get(client, curator, f"/stock-checks/{check['id']}"))["status"] == "closed"
+    recorded = _ok(_get(client, curator, f"/stock-checks/{check['id']}/lines"))["items"]
+    assert [(r["identifier"], r["found"], r["measured_mass_ug"]) for r in recorded] == [
+        (here.identifier, True, 2 * GRAM),
+        (gone.identifier, False, None),
+    ]
 
 
 @pytest.fixture

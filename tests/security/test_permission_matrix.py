@@ -304,6 +304,7 @@ API = {
     "POST /incidents/{incident_id}/resolve":         CURATORS,
     "POST /stock-checks":                            CURATORS,
     "GET /stock-checks/{check_id}":                  CURATORS,
+    "GET /stock-checks/{check_id}/lines":            CURATORS,
     "POST /stock-checks/{check_id}/lines/{line_id}": CURATORS,
     "POST /stock-checks/{check_id}/close":           CURATORS,
     "GET /exhibitions":                              CURATORS_AND_COMMITTEE,

@@ -2,14 +2,19 @@
 shows the panel's members and what a search finds, never a list of every reviewer."""
 
 import re
+from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from moonvault.accounts.models import Institution, Role
+from moonvault.calls.models import Call
+from moonvault.catalog.models import Form, Pool
 from tests.calls.conftest import register
 from tests.web_rounds.conftest import log_in
 
@@ -39,6 +44,27 @@ def boxes(html: str) -> dict[int, bool]:
 
 def panel_url(call) -> str:
     return reverse("calls:call-panel", args=[call.pk])
+
+
+def _new_call(people, **changes) -> dict:
+    """A complete new call with one reviewer ticked."""
+    now = timezone.now()
+    return {
+        "title": "Chang'e-6 far-side round",
+        "missions": ["CE5"],
+        "pools": [Pool.RESEARCH],
+        "sample_forms": [Form.SCOOPED_REGOLITH],
+        "release_budget": "12.5",
+        "per_proposal_cap": "1",
+        "proposals_due": (now + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M"),
+        "review_due": (now + timedelta(days=20)).date().isoformat(),
+        "decision_due": (now + timedelta(days=30)).date().isoformat(),
+        "panel": [people.reviewer.pk],
+        "reviewers_per_proposal": "2",
+        "max_reviewer_load": "4",
+        "coauthor_window_years": "3",
+        **changes,
+    }
 
 
 def test_the_round_page_shows_the_members_with_their_details_and_no_other_reviewer(
@@ -182,3 +208,125 @@ def test_the_new_call_page_lists_no_reviewer_until_searched(client, people, zoe)
     assert "zoe" not in html
     html = client.get(reverse("calls:reviewer-search"), {"panel_q": "海德堡"}, **HTMX)
     assert boxes(html.content.decode()) == {zoe.pk: False}
+
+
+class SubmitButtons(HTMLParser):
+    """The submit buttons of the form that holds the panel picker, in tree order."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[list[dict]] = []
+        self.in_form = False
+        self.text: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append([])
+            self.in_form = True
+        elif tag == "button" and self.in_form and attrs.get("type", "submit") == "submit":
+            self.forms[-1].append(attrs)
+            self.text = []
+        elif tag == "input" and self.in_form and attrs.get("name") == "panel_q":
+            self.forms[-1].append({"search box": True})
+
+    def handle_data(self, data):
+        if self.text is not None:
+            self.text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.in_form = False
+        elif tag == "button" and self.text is not None:
+            self.forms[-1][-1]["text"] = "".join(self.text).strip()
+            self.text = None
+
+    @classmethod
+    def of_panel_form(cls, html: str) -> list[dict]:
+        parser = cls()
+        parser.feed(html)
+        (form,) = [f for f in parser.forms if {"search box": True} in f]
+        return [b for b in form if b != {"search box": True}]
+
+
+@pytest.mark.parametrize("page", ["new call", "round page"])
+def test_the_first_submit_button_of_a_panel_form_is_a_hidden_copy_of_its_visible_button(
+    client, people, open_call, page
+):
+    """Enter in a one-line field submits with the form's first button: it must not be the
+    search; the copy is out of sight, out of the tab order and hidden from screen readers."""
+    log_in(client, people.committee)
+    url = (
+        reverse("calls:call-new")
+        if page == "new call"
+        else reverse("calls:call-admin", args=[open_call.pk])
+    )
+    default, search, visible = SubmitButtons.of_panel_form(client.get(url).content.decode())
+    assert default["name"] == "panel_enter" and "formnovalidate" in default
+    assert (default["class"], default["tabindex"], default["aria-hidden"]) == (
+        "visually-hidden",
+        "-1",
+        "true",
+    )
+    assert search["name"] == "panel_search" and search["text"] == "Search"
+    assert "name" not in visible and "class" not in visible and "tabindex" not in visible
+    assert (
+        default["text"]
+        == visible["text"]
+        == ("Create the call" if page == "new call" else "Save the panel")
+    )
+
+
+def test_enter_with_a_query_not_searched_yet_searches_and_creates_nothing(client, people, zoe):
+    """Without JavaScript, Enter in the search box posts the form's default button; the query
+    typed differs from the one whose results the page showed: the chair was searching."""
+    log_in(client, people.committee)
+    typed = _new_call(people, panel_q="fischer", panel_searched="", panel_enter="1")
+    response = client.post(reverse("calls:call-new"), typed)
+    assert response.status_code == 200 and not Call.objects.exists()
+    html = response.content.decode()
+    assert boxes(html) == {people.reviewer.pk: True, zoe.pk: False}
+    assert '<input type="hidden" name="panel_searched" value="fischer"' in html
+    assert re.search(r'<input type="search" [^>]* autofocus', html)
+
+
+def test_enter_with_the_query_already_searched_creates_the_call(client, people, zoe):
+    """Enter in another field once the search has run (as typed, or posted) creates the call."""
+    log_in(client, people.committee)
+    typed = _new_call(people, panel_q=" fischer", panel_searched="fischer ", panel_enter="1")
+    response = client.post(reverse("calls:call-new"), typed)
+    assert response.status_code == 302
+    assert set(Call.objects.get().panel.all()) == {people.reviewer}
+
+
+def test_the_visible_button_creates_the_call_whatever_the_search_box_holds(client, people, zoe):
+    log_in(client, people.committee)
+    typed = _new_call(people, panel_q="fischer", panel_searched="")
+    assert client.post(reverse("calls:call-new"), typed).status_code == 302
+    assert Call.objects.count() == 1
+
+
+def test_enter_on_the_round_page_saves_the_panel_unless_a_new_query_waits(
+    client, people, open_call, zoe
+):
+    log_in(client, people.committee)
+    ticked = {"panel": [people.reviewer.pk, zoe.pk], "panel_enter": "1"}
+    response = client.post(panel_url(open_call), {**ticked, "panel_q": "ravi"})
+    assert response.status_code == 200
+    assert set(open_call.panel.all()) == {people.reviewer, people.reviewer2, people.conflicted}
+    response = client.post(
+        panel_url(open_call), {**ticked, "panel_q": "ravi", "panel_searched": "ravi"}
+    )
+    assert response.status_code == 302
+    assert set(open_call.panel.all()) == {people.reviewer, zoe}
+
+
+def test_the_search_as_typed_tells_the_page_which_query_its_results_answer(client, people, zoe):
+    log_in(client, people.committee)
+    html = client.get(
+        reverse("calls:reviewer-search"), {"panel_q": "  fischer "}, **HTMX
+    ).content.decode()
+    assert (
+        '<input type="hidden" name="panel_searched" value="fischer" id="id_panel_searched"'
+        ' hx-swap-oob="true">'
+    ) in html

@@ -158,6 +158,12 @@ class ReasonForm(forms.Form):
 PANEL_QUERY = "panel_q"
 PANEL_SEARCH = "panel_search"
 LONGEST_PANEL_QUERY = 100
+# The query whose results the page shows (kept up to date by the search as the chair types), and
+# the form's default button: hidden, first of the form, so Enter in any field posts it rather
+# than the search button; it names itself so that Enter can be told from a click on the form's
+# visible button.
+PANEL_SEARCHED = "panel_searched"
+PANEL_ENTER = "panel_enter"
 
 
 class PanelField(ModelMultipleChoiceField):
@@ -190,12 +196,22 @@ class PanelChoosing:
 
     Without JavaScript, the search button posts the whole form: the form comes back as typed,
     neither judged (no field is flagged before the chair has finished) nor saved.
+
+    Enter in any field posts the form's default button (`PANEL_ENTER`, before the search button),
+    which saves. But Enter in the search box after typing a query that was not searched yet is a
+    search: without JavaScript, that is how the box searches on Enter (with JavaScript, Enter in
+    the box presses the search button, web/enter-button.js).
     """
 
     def __init__(self, *args, reviewers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["panel"].queryset = reviewers
-        self.searching = PANEL_SEARCH in self.data
+        self.searching = PANEL_SEARCH in self.data or (
+            PANEL_ENTER in self.data and self._query(PANEL_QUERY) != self._query(PANEL_SEARCHED)
+        )
+
+    def _query(self, name: str) -> str:
+        return self.data.get(name, "")[:LONGEST_PANEL_QUERY].strip()
 
     def full_clean(self):
         if self.searching:
@@ -214,7 +230,7 @@ class PanelChoosing:
             for value in self["panel"].value() or ()
             if str(value).isdecimal() and not out_of_range(str(value))
         }
-        query = self.data.get(PANEL_QUERY, "")[:LONGEST_PANEL_QUERY].strip()
+        query = self._query(PANEL_QUERY)
         return PanelChoice(
             members=panel_members(ids=chosen),
             query=query,

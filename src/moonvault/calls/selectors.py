@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from moonvault.accounts.models import Institution, Role
 from moonvault.accounts.permissions import require_role
-from moonvault.accounts.selectors import user_has_role
+from moonvault.accounts.selectors import user_has_role, users_with_role_check
 from moonvault.calls.models import (
     DECIDED_STATUSES,
     Call,
@@ -94,13 +94,16 @@ def call_for_committee(*, actor, call_id: int) -> Call:
 
 
 def reviewers_by_id(*, ids: list[int], field: str = "reviewer_ids") -> list[User]:
-    """The users behind a list of ids, each of whom must hold the reviewer role."""
-    users = {u.pk: u for u in User.objects.filter(pk__in=ids, is_active=True)}
+    """The users behind a list of ids, each of whom must hold the reviewer role (one query)."""
+    users = {
+        u.pk: u
+        for u in users_with_role_check(role=Role.REVIEWER).filter(pk__in=ids, is_active=True)
+    }
     for user_id in ids:
         user = users.get(user_id)
         if user is None:
             raise NotFound(_("user %(user_id)s does not exist") % {"user_id": user_id}, field=field)
-        if not user_has_role(user, Role.REVIEWER):
+        if not user.holds_role:
             raise DomainError(
                 _("user %(user_id)s is not a reviewer") % {"user_id": user_id}, field=field
             )

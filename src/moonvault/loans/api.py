@@ -430,8 +430,9 @@ def incident_resolve(request, incident_id: int, payload: IncidentResolveIn):
     "/stock-checks",
     response=answers(201, StockCheckOut),
     summary="Start a stock check of a storage location",
-    description="Curators only. Lists every sample the records place in the location or "
-    "anywhere inside it, with its expected mass.",
+    description="Curators only. Makes a line for every sample the records place in the location "
+    "or anywhere inside it, with its expected mass; `GET /stock-checks/{check_id}/lines` lists "
+    "them.",
 )
 def stock_check_start(request, payload: StockCheckIn):
     require_write(request)
@@ -444,11 +445,25 @@ def stock_check_start(request, payload: StockCheckIn):
     "/stock-checks/{check_id}",
     response=answers(200, StockCheckOut),
     summary="One stock check",
-    description="Curators only: its lines, found or not and the masses measured.",
+    description="Curators only: its location and status; its lines are listed a page at a time "
+    "by `GET /stock-checks/{check_id}/lines`.",
 )
 def stock_check_detail(request, check_id: int):
     require_role(request.user, Role.CURATOR)
-    return selectors.stock_check_detail(check_id=check_id)
+    return selectors.stock_check(check_id=check_id)
+
+
+@router.get(
+    "/stock-checks/{check_id}/lines",
+    response=answers(200, Page[StockLineOut]),
+    summary="List a stock check's lines, a page at a time",
+    description="Curators only. One line per sample of the location, by sample id: the mass "
+    "expected, and once recorded whether it was found and the mass measured.",
+)
+def stock_check_line_list(request, check_id: int, page: Query[PageQuery]):
+    require_role(request.user, Role.CURATOR)
+    check = selectors.stock_check(check_id=check_id)
+    return page_of(selectors.stock_check_lines(check_id=check.pk), page)
 
 
 @router.post(

@@ -866,6 +866,9 @@ class StockLineOut(Schema):
 
 
 class StockCheckOut(Schema):
+    """A stock check without its lines: there is one per sample of the location, thousands for a
+    large store; they come a page at a time from `GET /stock-checks/{check_id}/lines`."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -875,26 +878,6 @@ class StockCheckOut(Schema):
                     "status": "closed",
                     "started_at": "2026-11-22T14:59:06.065Z",
                     "closed_at": "2026-11-22T14:59:06.619Z",
-                    "lines": [
-                        {
-                            "id": 1,
-                            "sample_id": 1,
-                            "identifier": "CE5C0400YJFM00701",
-                            "expected_mass_ug": 2000000,
-                            "found": True,
-                            "measured_mass_ug": 2000000,
-                            "note": "",
-                        },
-                        {
-                            "id": 2,
-                            "sample_id": 2,
-                            "identifier": "CE5C0400YJFM00702",
-                            "expected_mass_ug": 1000000,
-                            "found": False,
-                            "measured_mass_ug": None,
-                            "note": "",
-                        },
-                    ],
                 }
             ]
         }
@@ -905,15 +888,10 @@ class StockCheckOut(Schema):
     status: str
     started_at: datetime
     closed_at: datetime | None
-    lines: list[StockLineOut]
 
     @staticmethod
     def resolve_location(obj):
         return obj.location.code
-
-    @staticmethod
-    def resolve_lines(obj):
-        return list(obj.lines.select_related("sample").order_by("sample_id"))
 
 
 # --- exhibitions -------------------------------------------------------------------------------

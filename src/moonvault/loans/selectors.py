@@ -136,6 +136,23 @@ def stock_check_detail(*, check_id: int) -> StockCheck:
     return check
 
 
+def stock_check(*, check_id: int) -> StockCheck:
+    """A stock check without its lines."""
+    check = StockCheck.objects.select_related("location").filter(pk=check_id).first()
+    if check is None:
+        raise NotFound(f"stock check {check_id} does not exist", field="check")
+    return check
+
+
+def stock_check_lines(*, check_id: int) -> QuerySet[StockCheckLine]:
+    """A stock check's lines, by sample (one line per sample; the id breaks any tie)."""
+    return (
+        StockCheckLine.objects.filter(stock_check_id=check_id)
+        .select_related("sample")
+        .order_by("sample_id", "pk")
+    )
+
+
 def stock_check_line(*, check_id: int, line_id: int) -> StockCheckLine:
     line = (
         StockCheckLine.objects.select_related("sample", "stock_check__location")

@@ -7,11 +7,12 @@ from datetime import date
 
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Length
 
 from moonvault.accounts.models import Role
 from moonvault.accounts.selectors import user_has_role
-from moonvault.calls.models import Call, Proposal, ProposalStatus
+from moonvault.calls.models import Call, Proposal, ProposalStatus, TeamMember
 from moonvault.core.errors import NotFound
 from moonvault.loans.models import Authorship
 from moonvault.review.models import Assignment, ConflictDeclaration, Review
@@ -203,7 +204,7 @@ def reviewer_assignments(*, reviewer, review: str = "", q: str = "") -> QuerySet
     )
 
 
-def declarations_due(*, reviewer) -> list[Proposal]:
+def declarations_due(*, reviewer) -> QuerySet[Proposal]:
     """Proposals of the reviewer's panels that await a conflict declaration, by round and in
     the order they were made, with their teams."""
     due = (
@@ -212,18 +213,92 @@ def declarations_due(*, reviewer) -> list[Proposal]:
         )
         .exclude(declarations__reviewer=reviewer)
         .exclude(Q(pi=reviewer) | Q(team__user=reviewer))
+    )
+    # An automatic conflict needs no declaration, and the reviewer must not even see the title.
+    return (
+        without_automatic_conflicts(due, reviewer=reviewer)
         .select_related("call", "pi__person__institution")
         .prefetch_related("team")
         .distinct()
         .order_by("call_id", "id")
     )
-    # An automatic conflict needs no declaration, and the reviewer must not even see the title.
-    coauthors = coauthors_of([reviewer.pk])[reviewer.pk]
-    return [
-        p
-        for p in due
-        if not automatic_conflicts(reviewer=reviewer, proposal=p, coauthors=coauthors)
-    ]
+
+
+# A character outside printable ASCII, the same pattern for Python's re (SQLite's REGEXP, which
+# Django implements with it) and for PostgreSQL (code point ranges).
+_NOT_PRINTABLE_ASCII = r"[^ -~]"
+
+
+def _team_emails_of(reviewer, proposals: QuerySet[Proposal]) -> list[str]:
+    """The e-mails, as stored, of the PIs and co-investigators of `proposals` that are the
+    reviewer's as `automatic_conflicts` compares them: equal once lower-cased by Python.
+
+    SQL cannot lower-case as Python does (SQLite folds ASCII letters only; PostgreSQL folds by
+    the database's locale, one character to one), so the database only narrows the e-mails
+    down to those that could match: as long as the reviewer's lower-cased one, or with a
+    character outside printable ASCII (only those may change length or fold to ASCII); Python
+    decides, and the caller compares the e-mails found for exact equality.
+    """
+    wanted = reviewer.email.lower()
+    if not wanted:
+        return []
+
+    def could_match(people):
+        return (
+            people.annotate(email_length=Length("email"))
+            .filter(Q(email__regex=_NOT_PRINTABLE_ASCII) | Q(email_length=len(wanted)))
+            .values_list("email", flat=True)
+            .order_by()
+            .distinct()
+        )
+
+    pis = could_match(User.objects.filter(pk__in=proposals.order_by().values("pi_id")))
+    members = could_match(TeamMember.objects.filter(proposal__in=proposals.order_by().values("pk")))
+    return sorted({e for e in [*pis, *members] if e and e.lower() == wanted})
+
+
+def without_automatic_conflicts(
+    proposals: QuerySet[Proposal], *, reviewer, today: date | None = None
+) -> QuerySet[Proposal]:
+    """`proposals` but those for which `automatic_conflicts` gives the reviewer a reason, the
+    same rules in SQL, so that a page of the rest is cut by the database. A handful of queries
+    read the reviewer's institution, co-authors and e-mail matches first, whatever the number
+    of proposals. Any change to `automatic_conflicts` must be made here too (the two are
+    compared in tests/review/test_declarations_due.py)."""
+    team = TeamMember.objects.filter(proposal=OuterRef("pk"))
+    person = getattr(reviewer, "person", None)
+    # On the proposal's team: by account, or by e-mail.
+    conflicted = Q(pi=reviewer) | Q(Exists(team.filter(user=reviewer)))
+    emails = _team_emails_of(reviewer, proposals)
+    if emails:
+        conflicted |= Q(pi__email__in=emails) | Q(Exists(team.filter(email__in=emails)))
+    # Shares an institution with the team.
+    if person and person.institution_id:
+        institution_id = person.institution_id
+        conflicted |= Q(pi__person__institution_id=institution_id) | Q(
+            Exists(team.filter(institution_id=institution_id))
+        )
+    # Co-authored a publication with a member of the team within the call's window: a shared
+    # publication of year Y counts in the calls whose window reaches back to Y.
+    year = (today or date.today()).year
+    coauthors_by_year: dict[int, list[int]] = {}
+    for user, latest in coauthors_of([reviewer.pk])[reviewer.pk].items():
+        coauthors_by_year.setdefault(latest, []).append(user)
+    for latest, users in sorted(coauthors_by_year.items()):
+        conflicted |= Q(call__coauthor_window_years__gte=year - latest) & (
+            Q(pi_id__in=users) | Q(Exists(team.filter(user_id__in=users)))
+        )
+    # From the same country as the team, where the call says so. A PI without an institution
+    # has the country "", as in `_team_of`.
+    if person and person.institution:
+        country = person.institution.country
+        proposals = proposals.annotate(
+            pi_country=Coalesce("pi__person__institution__country", Value(""))
+        )
+        conflicted |= Q(call__same_country_conflict=True) & (
+            Q(pi_country=country) | Q(Exists(team.filter(country=country)))
+        )
+    return proposals.exclude(conflicted)
 
 
 @dataclass(frozen=True)
